@@ -1,0 +1,39 @@
+# The README's two commands: `make build` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: build test lint previews bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# One install serves build and test; re-run only when the dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { \
+	  echo "WeasyPrint ne trouve pas Pango : voir « Installation » dans README.md"; exit 1; }
+	touch $@
+
+build: $(STAMP)
+	$(BIN)/flyer build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+# PNG previews for the README, rendered from a fresh build.
+previews: $(STAMP)
+	$(BIN)/flyer build --out $(VENV)/previews-build
+	$(BIN)/python bench/previews.py $(VENV)/previews-build docs
+
+bench: $(STAMP)
+	$(BIN)/python bench/build.py
+
+clean:
+	rm -rf output $(VENV)

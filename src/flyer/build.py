@@ -1,0 +1,136 @@
+"""`build()`: the only module that knows every stage of the pipeline.
+
+data/ → load (model) → context → HTML → PDF → bundle → files in `out/`, written
+under temporary names and renamed into place only when every document succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flyer.bundle import merge_documents
+from flyer.context import DOCUMENTS, make_context
+from flyer.errors import FlyerError, Problem
+from flyer.load import load_campaign
+from flyer.render import Renderer, build_date
+from flyer.templates import load_strings, make_environment, render_html
+
+EXPECTED_PAGES = {"leaflet": 2, "letter": 2, "poster": 1}
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    data: Path = Path("data")
+    layouts: Path = Path("layouts")
+    out: Path = Path("output")
+    langs: tuple[str, ...] = ()  # empty: every language with a letter
+    highlight: str | None = None  # --for: a service shown first as the reader's contact
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    pages: int
+    size: int
+
+
+@dataclass
+class BuildResult:
+    written: list[Written] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Render every document of every language into `options.out`, all or nothing."""
+    say = progress or (lambda _message: None)
+    for folder, label in ((options.layouts, "mise en page"), (options.data, "données")):
+        if not folder.is_dir():
+            raise FlyerError(f"dossier de {label} introuvable", folder)
+    say("Lecture des données")
+    campaign = load_campaign(options.data, list(options.langs) or None)
+    names = [c.name for c in campaign.contacts.contacts]
+    if options.highlight is not None and options.highlight not in names:
+        raise FlyerError(_unknown_service(options.highlight, names), options.data / "contacts.yaml")
+    result = BuildResult(warnings=list(campaign.warnings))
+    env = make_environment(options.layouts)
+    renderer = Renderer(options.layouts, options.data)
+    date = build_date(campaign.contacts.updated)
+    files: dict[str, bytes] = {}
+    pages: dict[str, int] = {}
+    for lang in campaign.letters:
+        strings = load_strings(options.layouts, lang)
+        documents = []
+        for document in DOCUMENTS:
+            say(f"Mise en page : {document}-{lang}.pdf")
+            context = make_context(campaign, lang, document, strings,
+                                   highlight=options.highlight)
+            html = render_html(env, document, context)
+            rendered = renderer.render_document(html)
+            documents.append(rendered)
+            name = f"{document}-{lang}.pdf"
+            files[name] = renderer.write_pdf(rendered, name, date)
+            pages[name] = len(rendered.pages)
+            expected = EXPECTED_PAGES[document]
+            if len(rendered.pages) != expected:
+                result.warnings.append(Problem(
+                    f"le contenu ne tient pas sur {expected} page(s) : le document en fait "
+                    f"{len(rendered.pages)} (texte ou liste de services plus longs)",
+                    options.out / name))
+        say(f"Assemblage : flyer-{lang}.pdf")
+        merged = merge_documents(documents, campaign.letters[lang].title)
+        name = f"flyer-{lang}.pdf"
+        files[name] = renderer.write_pdf(merged, name, date)
+        pages[name] = len(merged.pages)
+    result.warnings.extend(Problem(f"WeasyPrint : {m}") for m in dict.fromkeys(renderer.warnings))
+    for path in write_atomically(options.out, files):
+        result.written.append(Written(path, pages[path.name], path.stat().st_size))
+    return result
+
+
+def _unknown_service(name: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+    hint = ("services proches : " + ", ".join(f"« {c} »" for c in close)) if close else (
+        "services connus : " + ", ".join(f"« {c} »" for c in names))
+    return f"service « {name} » inconnu ; {hint}"
+
+
+def write_atomically(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write every file under a temporary name, then rename them all into place.
+
+    If anything fails before the renames, the temporary files are removed and `folder`
+    is exactly as it was.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FlyerError(f"impossible de créer le dossier de sortie ({exc.strerror})",
+                         folder) from None
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, content in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            staged.append((Path(tmp), folder / name))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+    except BaseException as exc:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if isinstance(exc, OSError):
+            raise FlyerError(f"écriture impossible ({exc.strerror})", folder) from None
+        raise
+    for tmp, target in staged:
+        tmp.replace(target)
+    return [target for _, target in staged]

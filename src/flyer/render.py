@@ -1,0 +1,100 @@
+"""HTML → PDF with WeasyPrint: one font set-up per process, one restricted fetcher.
+
+`render_document()` lays out one document and returns WeasyPrint's `Document`, so the
+bundle stage can merge pages without laying them out again; `write_pdf()` turns a
+`Document` into bytes with the profile's options and a reproducible date and ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flyer.fetch import RestrictedFetcher
+
+if TYPE_CHECKING:
+    from weasyprint import Document
+    from weasyprint.text.fonts import FontConfiguration
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """WeasyPrint's warnings (and our fetcher's refusals) during the block, as strings."""
+    handler = _Collect()
+    loggers = [logging.getLogger("weasyprint"), logging.getLogger("flyer.fetch")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+def build_date(updated: dt.date) -> dt.datetime:
+    """The date written into PDFs: SOURCE_DATE_EPOCH if set, else the data's `updated`."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    return dt.datetime(updated.year, updated.month, updated.day, tzinfo=dt.UTC)
+
+
+@dataclass
+class Renderer:
+    """Holds what is worth setting up once per process: fonts and the fetcher."""
+
+    layouts: Path
+    data: Path
+    fetcher: RestrictedFetcher = field(init=False)
+    font_config: FontConfiguration = field(init=False)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.fetcher = RestrictedFetcher([self.layouts, self.data])
+        self.font_config = FontConfiguration()
+
+    def render_document(self, html: str) -> Document:
+        """Lay out one HTML document; its stylesheets and fonts come through the fetcher."""
+        from weasyprint import HTML
+
+        base_url = self.layouts.resolve().as_uri() + "/"
+        with collect_warnings() as messages:
+            document = HTML(
+                string=html, base_url=base_url, url_fetcher=self.fetcher
+            ).render(font_config=self.font_config)
+        self.warnings.extend(messages)
+        return document
+
+    def write_pdf(self, document: Document, name: str, date: dt.datetime,
+                  **options: Any) -> bytes:
+        """PDF bytes with a fixed date and an ID derived from the name and the content."""
+        stamp = date.strftime("%Y-%m-%dT%H:%M:%SZ")
+        document.metadata.created = stamp
+        document.metadata.modified = stamp
+        digest = hashlib.sha256(name.encode("utf-8"))
+        for page in document.pages:
+            digest.update(repr((page.width, page.height)).encode())
+        with collect_warnings() as messages:
+            pdf: bytes = document.write_pdf(
+                pdf_identifier=digest.hexdigest()[:32].encode("ascii"), **options
+            )
+        self.warnings.extend(messages)
+        return pdf

@@ -1,0 +1,86 @@
+"""The sandboxed Jinja environment over `layouts/`, and `render_html()`.
+
+Sandboxed (a layout pack received by email cannot reach Python internals), autoescaped
+(a service called `Parents & Ados <12-18 ans>` prints as typed) and strict (a misspelt
+variable is an error, not an empty string on paper).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from flyer.errors import FlyerError
+from flyer.load import parse_yaml, read_text
+
+
+def make_environment(layouts: Path) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(layouts)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def load_strings(layouts: Path, lang: str) -> dict[str, str]:
+    """The fixed texts of the layouts in `lang` (`layouts/i18n/<lang>.yaml`)."""
+    path = layouts / "i18n" / f"{lang}.yaml"
+    if not path.is_file():
+        raise FlyerError(f"textes de la mise en page introuvables pour « {lang} »", path)
+    data, lines = parse_yaml(read_text(path), path)
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise FlyerError("chaque ligne doit être « clé: texte »", path, 1)
+    fallback = layouts / "i18n" / "fr.yaml"
+    if lang != "fr" and fallback.is_file():
+        base, _ = parse_yaml(read_text(fallback), fallback)
+        missing = sorted(set(base) - set(data))
+        if missing:
+            raise FlyerError(f"textes manquants : {', '.join(missing)}", path)
+    return data
+
+
+def _template_line(exc: BaseException, layouts: Path) -> tuple[Path | None, int | None]:
+    """The template file and line where a render error happened, from the traceback."""
+    tb = exc.__traceback__
+    found: tuple[Path | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".html") and Path(filename).is_relative_to(layouts):
+            found = (Path(filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def render_html(
+    env: ImmutableSandboxedEnvironment, document: str, context: dict[str, Any]
+) -> str:
+    """`layouts/<document>.html` filled with `context`."""
+    name = f"{document}.html"
+    layouts = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
+    try:
+        template = env.get_template(name)
+        return template.render(context)
+    except jinja2.TemplateNotFound as exc:
+        raise FlyerError(f"modèle introuvable : {exc.name}", layouts / name) from None
+    except jinja2.TemplateSyntaxError as exc:
+        path = Path(exc.filename) if exc.filename else layouts / name
+        raise FlyerError(f"erreur de syntaxe dans le modèle : {exc.message}", path,
+                         exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        path, line = _template_line(exc, layouts)
+        raise FlyerError(f"variable inconnue dans le modèle : {exc.message}",
+                         path or layouts / name, line) from None
+    except SecurityError as exc:
+        path, line = _template_line(exc, layouts)
+        raise FlyerError(f"opération interdite dans le modèle : {exc}",
+                         path or layouts / name, line) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        path, line = _template_line(exc, layouts)
+        if path is None:
+            raise
+        raise FlyerError(f"erreur dans le modèle : {exc}", path, line) from None
