@@ -70,13 +70,16 @@ def qr_symbol_sizes_mm(path: Path, dpi: float) -> list[float]:
             image = page.render(scale=dpi / 72).to_pil()
             for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
                 p = result.position
-                width = ((p.top_right.x - p.top_left.x) ** 2 + (p.top_right.y - p.top_left.y) ** 2) ** 0.5
-                height = ((p.bottom_left.x - p.top_left.x) ** 2 + (p.bottom_left.y - p.top_left.y) ** 2) ** 0.5
-                # zxing gives the centres of the outer modules' corners: add one module.
+                width = _distance(p.top_left, p.top_right)
+                height = _distance(p.top_left, p.bottom_left)
                 sizes.append(min(width, height) * 25.4 / dpi)
         return sizes
     finally:
         document.close()
+
+
+def _distance(a: zxingcpp.Point, b: zxingcpp.Point) -> float:
+    return float(((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5)
 
 
 def link_uris(path: Path) -> list[str]:

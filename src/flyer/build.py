@@ -118,8 +118,8 @@ def write_atomically(folder: Path, files: dict[str, bytes]) -> list[Path]:
     staged: list[tuple[Path, Path]] = []
     try:
         for name, content in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-            staged.append((Path(tmp), folder / name))
+            fd, staged_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            staged.append((Path(staged_name), folder / name))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
                 handle.flush()

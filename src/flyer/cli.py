@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flyer.errors import FlyerError
@@ -43,7 +44,7 @@ def reports_user_errors(func: F) -> F:
             title = "Erreur" if count <= 1 else f"{count} erreurs"
             err.print(f"[bold red]{title} — rien n'a été écrit.[/]")
             for problem in exc.problems:
-                err.print(str(problem), markup=False, highlight=False)
+                err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("Interrompu — aucun fichier à moitié écrit.")
@@ -85,7 +86,7 @@ def build(
     with err.status("Préparation…") as status:
         result = run_build(options, progress=lambda message: status.update(message + "…"))
     for warning in result.warnings:
-        err.print(f"[yellow]Attention :[/] {warning}", highlight=False)
+        err.print(f"[yellow]Attention :[/] {escape(str(warning))}", highlight=False, soft_wrap=True)
     table = Table(title="Fichiers écrits", title_justify="left")
     table.add_column("fichier")
     table.add_column("pages", justify="right")

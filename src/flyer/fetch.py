@@ -83,7 +83,7 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         try:
             with Image.open(path) as image:
                 width, height = image.size
-        except Exception:  # noqa: BLE001 — any unreadable image is refused the same way
+        except Exception:
             self._refuse(url, "image illisible")
         if width * height > MAX_IMAGE_PIXELS:
             self._refuse(url, f"image trop grande ({width}×{height} pixels, "

@@ -65,12 +65,12 @@ def parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, Lines]:
                     "les ancres et alias YAML (& et *) ne sont pas acceptés ; "
                     "recopiez le texte à chaque endroit",
                     path,
-                    event.start_mark.line + 1 + offset,
+                    event.start_mark.line + 1 + offset if event.start_mark else None,
                 )
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 + offset if mark else None
+        line = mark.line + 1 + offset if mark is not None else None
         raise FlyerError(
             f"syntaxe YAML incorrecte ({exc.problem or exc.context}) ; vérifiez l'indentation "
             "et mettez entre guillemets un texte qui contient « : » ou « # »",

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from flyer.errors import FlyerError
 from flyer.load import parse_yaml, read_text
@@ -32,7 +33,7 @@ def load_strings(layouts: Path, lang: str) -> dict[str, str]:
     path = layouts / "i18n" / f"{lang}.yaml"
     if not path.is_file():
         raise FlyerError(f"textes de la mise en page introuvables pour « {lang} »", path)
-    data, lines = parse_yaml(read_text(path), path)
+    data, _ = parse_yaml(read_text(path), path)
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise FlyerError("chaque ligne doit être « clé: texte »", path, 1)
     fallback = layouts / "i18n" / "fr.yaml"
@@ -72,15 +73,15 @@ def render_html(
         raise FlyerError(f"erreur de syntaxe dans le modèle : {exc.message}", path,
                          exc.lineno) from None
     except jinja2.UndefinedError as exc:
-        path, line = _template_line(exc, layouts)
+        where, line = _template_line(exc, layouts)
         raise FlyerError(f"variable inconnue dans le modèle : {exc.message}",
-                         path or layouts / name, line) from None
+                         where or layouts / name, line) from None
     except SecurityError as exc:
-        path, line = _template_line(exc, layouts)
+        where, line = _template_line(exc, layouts)
         raise FlyerError(f"opération interdite dans le modèle : {exc}",
-                         path or layouts / name, line) from None
+                         where or layouts / name, line) from None
     except (TypeError, ValueError, AttributeError) as exc:
-        path, line = _template_line(exc, layouts)
-        if path is None:
+        where, line = _template_line(exc, layouts)
+        if where is None:
             raise
-        raise FlyerError(f"erreur dans le modèle : {exc}", path, line) from None
+        raise FlyerError(f"erreur dans le modèle : {exc}", where, line) from None

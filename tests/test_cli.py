@@ -1,0 +1,53 @@
+"""The command line: help, the summary table, and user errors as exit 2 without traceback."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from flyer.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def _tree_hash(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_help_lists_build_and_its_options() -> None:
+    assert runner.invoke(app, ["--help"]).exit_code == 0
+    result = runner.invoke(app, ["build", "--help"])
+    assert result.exit_code == 0
+    for option in ("--data", "--layouts", "--out"):
+        assert option in result.output
+
+
+def test_bad_phone_gives_exit_2_file_and_line_and_leaves_output_alone(
+    data_copy: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "leaflet-fr.pdf").write_bytes(b"previous build")
+    before = _tree_hash(out)
+    contacts = data_copy / "contacts.yaml"
+    text = contacts.read_text(encoding="utf-8").replace('"056/34 60 83"', '"05634608"')
+    contacts.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "05634608" in row)
+    result = runner.invoke(app, ["build", "--data", str(data_copy), "--layouts",
+                                 str(ROOT / "layouts"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert f"contacts.yaml:{line}: contacts n°7 (La Passerelle), téléphone" in result.output
+    assert "Traceback" not in result.output
+    assert _tree_hash(out) == before
+
+
+def test_missing_data_folder_is_a_user_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--data", str(tmp_path / "nope"),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "introuvable" in result.output
+    assert not (tmp_path / "out").exists()
