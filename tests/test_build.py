@@ -55,6 +55,15 @@ def test_merged_bundle_keeps_page_sizes_and_has_one_bookmark_per_document(out: P
         ("Dépliant pour les parents", 0), ("Lettre aux parents", 2), ("Affiche", 4)]
 
 
+def test_merged_bundle_keeps_every_qr_code_and_link(out: Path) -> None:
+    pages = pdfread.qr_payloads(out / "flyer-fr.pdf", 150)
+    assert [sorted(set(p for page in pages[i:j] for p in page)) for i, j in
+            ((0, 2), (2, 4), (4, 5))] == [MAILTOS] * 3
+    uris = pdfread.link_uris(out / "flyer-fr.pdf")
+    parts = [u for name in DOCUMENTS for u in pdfread.link_uris(out / name)]
+    assert sorted(uris) == sorted(parts)
+
+
 @pytest.mark.parametrize("name", DOCUMENTS)
 def test_qr_codes_read_back_as_the_mailto_links(out: Path, name: str) -> None:
     _, dpi = DOCUMENTS[name]

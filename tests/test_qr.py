@@ -37,3 +37,16 @@ def test_svg_is_vector_with_the_requested_colour_and_no_ids() -> None:
     assert svg.startswith("<svg") and "<path" in svg and "<image" not in svg
     assert 'fill="device-cmyk(0 0 0 1)"' in svg
     assert " id=" not in svg
+
+
+def test_rectangles_cover_exactly_the_dark_modules() -> None:
+    from flyer.qr import dark_rectangles
+
+    matrix = qr_matrix("mailto:christophe.bourgois@cfwb.be")
+    painted = set()
+    for x, y, w, h in dark_rectangles(matrix):
+        cells = {(x + i, y + j) for i in range(w) for j in range(h)}
+        assert not painted & cells, "rectangles overlap"
+        painted |= cells
+    dark = {(x, y) for y, row in enumerate(matrix) for x, value in enumerate(row) if value}
+    assert painted == dark

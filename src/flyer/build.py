@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flyer.bundle import merge_documents
+from flyer.bundle import merge_pdfs
 from flyer.context import DOCUMENTS, make_context
 from flyer.errors import FlyerError, Problem
 from flyer.load import load_campaign
-from flyer.render import Renderer, build_date
+from flyer.render import Renderer, build_date, pdf_identifier
 from flyer.templates import load_strings, make_environment, render_html
 
 EXPECTED_PAGES = {"leaflet": 2, "letter": 2, "poster": 1}
@@ -67,16 +67,16 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     pages: dict[str, int] = {}
     for lang in campaign.letters:
         strings = load_strings(options.layouts, lang)
-        documents = []
+        parts: list[tuple[str, bytes]] = []
         for document in DOCUMENTS:
             say(f"Mise en page : {document}-{lang}.pdf")
             context = make_context(campaign, lang, document, strings,
                                    highlight=options.highlight)
             html = render_html(env, document, context)
             rendered = renderer.render_document(html)
-            documents.append(rendered)
             name = f"{document}-{lang}.pdf"
             files[name] = renderer.write_pdf(rendered, name, date)
+            parts.append((strings[f"document_{document}"], files[name]))
             pages[name] = len(rendered.pages)
             expected = EXPECTED_PAGES[document]
             if len(rendered.pages) != expected:
@@ -85,10 +85,9 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                     f"{len(rendered.pages)} (texte ou liste de services plus longs)",
                     options.out / name))
         say(f"Assemblage : flyer-{lang}.pdf")
-        merged = merge_documents(documents, campaign.letters[lang].title)
         name = f"flyer-{lang}.pdf"
-        files[name] = renderer.write_pdf(merged, name, date)
-        pages[name] = len(merged.pages)
+        files[name] = merge_pdfs(parts, campaign.letters[lang].title, pdf_identifier(name, parts))
+        pages[name] = sum(pages[f"{document}-{lang}.pdf"] for document in DOCUMENTS)
     result.warnings.extend(Problem(f"WeasyPrint : {m}") for m in dict.fromkeys(renderer.warnings))
     for path in write_atomically(options.out, files):
         result.written.append(Written(path, pages[path.name], path.stat().st_size))

@@ -55,6 +55,15 @@ def build_date(updated: dt.date) -> dt.datetime:
     return dt.datetime(updated.year, updated.month, updated.day, tzinfo=dt.UTC)
 
 
+def pdf_identifier(name: str, parts: list[tuple[str, bytes]] | None = None) -> bytes:
+    """A stable PDF file identifier: the same inputs give the same ID, so rebuilds compare."""
+    digest = hashlib.sha256(name.encode("utf-8"))
+    for label, content in parts or ():
+        digest.update(label.encode("utf-8"))
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()[:32].encode("ascii")
+
+
 @dataclass
 class Renderer:
     """Holds what is worth setting up once per process: fonts and the fetcher."""
@@ -89,12 +98,7 @@ class Renderer:
         stamp = date.strftime("%Y-%m-%dT%H:%M:%SZ")
         document.metadata.created = stamp
         document.metadata.modified = stamp
-        digest = hashlib.sha256(name.encode("utf-8"))
-        for page in document.pages:
-            digest.update(repr((page.width, page.height)).encode())
         with collect_warnings() as messages:
-            pdf: bytes = document.write_pdf(
-                pdf_identifier=digest.hexdigest()[:32].encode("ascii"), **options
-            )
+            pdf: bytes = document.write_pdf(pdf_identifier=pdf_identifier(name), **options)
         self.warnings.extend(messages)
         return pdf
