@@ -18,7 +18,9 @@ def render(pdf: Path, dest: Path, scale: float) -> list[Path]:
     document = pdfium.PdfDocument(pdf)
     for index, page in enumerate(document):
         target = dest / f"{pdf.stem}-{index + 1}.png"
-        page.render(scale=scale).to_pil().convert("RGB").save(target, optimize=True)
+        image = page.render(scale=scale).to_pil().convert("RGB")
+        # 64 colours are plenty for text and two inks, and keep the PNGs small in git.
+        image.quantize(colors=64).save(target, optimize=True)
         written.append(target)
     document.close()
     return written

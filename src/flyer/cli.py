@@ -87,6 +87,8 @@ def build(
         result = run_build(options, progress=lambda message: status.update(message + "…"))
     for warning in result.warnings:
         err.print(f"[yellow]Attention :[/] {escape(str(warning))}", highlight=False, soft_wrap=True)
+    for hint in result.hints:
+        err.print(f"[dim]Conseil : {escape(hint)}[/]", soft_wrap=True)
     table = Table(title="Fichiers écrits", title_justify="left")
     table.add_column("fichier")
     table.add_column("pages", justify="right")
