@@ -75,8 +75,8 @@ def main() -> None:
         cold = timed([str(FLYER), "build", "--lang", "fr", "--out", out], runs)
     print(line("python + import weasyprint", floor))
     print(line("cold flyer build (fr)", cold))
-    print(f"{'cold build / import floor':<28} {statistics.median(cold) / statistics.median(floor):.2f}×"
-          " (median)")
+    ratio = statistics.median(cold) / statistics.median(floor)
+    print(f"{'cold build / import floor':<28} {ratio:.2f}× (median)")
     for document, times in warm(runs).items():
         print(line(f"warm {document}", times))
 
