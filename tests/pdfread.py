@@ -109,10 +109,10 @@ def fonts(path: Path) -> dict[str, bool]:
     return found
 
 
-def smallest_text_pt(path: Path) -> float:
-    """The smallest font size of any printed character, in points."""
+def text_sizes_pt(path: Path) -> list[float]:
+    """The font size of every printed (non-space) character, in points."""
     document = pdfium.PdfDocument(path)
-    smallest = float("inf")
+    sizes = []
     try:
         for page in document:
             textpage = page.get_textpage()
@@ -122,10 +122,15 @@ def smallest_text_pt(path: Path) -> float:
                     continue
                 size = pdfium.raw.FPDFText_GetFontSize(textpage, index)
                 if size > 0:
-                    smallest = min(smallest, size)
-        return smallest
+                    sizes.append(size)
+        return sizes
     finally:
         document.close()
+
+
+def smallest_text_pt(path: Path) -> float:
+    """The smallest font size of any printed character, in points."""
+    return min(text_sizes_pt(path))
 
 
 def bookmarks(path: Path) -> list[tuple[str, int]]:

@@ -119,3 +119,12 @@ def test_fonts_are_the_shipped_family_embedded(out: Path, name: str) -> None:
 @pytest.mark.parametrize("name", ["leaflet-fr.pdf", "letter-fr.pdf"])
 def test_text_on_a4_is_at_least_11_pt(out: Path, name: str) -> None:
     assert pdfread.smallest_text_pt(out / name) >= 11 - 0.01
+
+
+def test_poster_headline_reads_from_two_metres(out: Path) -> None:
+    # ~7 mm of letter height per metre: 14 mm capitals at 2 m. The font's cap height is
+    # 0.668 em, so 14 mm needs 59.4 pt.
+    sizes = pdfread.text_sizes_pt(out / "poster-fr.pdf")
+    headline = len(pdfread.squash(CAMPAIGN.letters["fr"].headline))
+    assert sum(1 for size in sizes if size >= 59.4) >= headline
+    assert min(sizes) >= 13 - 0.01
