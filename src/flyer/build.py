@@ -90,6 +90,11 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         files[name] = merge_pdfs(parts, campaign.letters[lang].title, pdf_identifier(name, parts))
         pages[name] = sum(pages[f"{document}-{lang}.pdf"] for document in DOCUMENTS)
     result.warnings.extend(Problem(f"WeasyPrint : {m}") for m in dict.fromkeys(renderer.warnings))
+    result.warnings.extend(
+        Problem(f"des caractères absents de la police du modèle ont été imprimés avec "
+                f"« {family} », une police de cet ordinateur ; vérifiez les caractères "
+                "spéciaux des données (émojis, autres alphabets)", options.out / name)
+        for name, family in renderer.fallbacks)
     if not has_fast_subsetting():
         result.hints.append(
             "libharfbuzz-subset est absent : le rendu des polices est environ 3× plus lent "

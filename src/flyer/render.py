@@ -47,6 +47,24 @@ def collect_warnings() -> Iterator[list[str]]:
             logger.removeHandler(handler)
 
 
+def _recording_font_configuration() -> FontConfiguration:
+    """A FontConfiguration that remembers the families declared by `@font-face`."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    class RecordingFontConfiguration(FontConfiguration):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.declared_families: set[str] = set()
+
+        def add_font_face(self, rule_descriptors: Any, url_fetcher: Any) -> Any:
+            family = rule_descriptors.get("font_family")
+            if family:
+                self.declared_families.add(str(family))
+            return super().add_font_face(rule_descriptors, url_fetcher)
+
+    return RecordingFontConfiguration()
+
+
 def has_fast_subsetting() -> bool:
     """Whether WeasyPrint can subset fonts with HarfBuzz (~3× faster than fontTools)."""
     from ctypes.util import find_library
@@ -79,13 +97,12 @@ class Renderer:
     data: Path
     fetcher: RestrictedFetcher = field(init=False)
     font_config: FontConfiguration = field(init=False)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # WeasyPrint's own
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)  # (file, system family)
 
     def __post_init__(self) -> None:
-        from weasyprint.text.fonts import FontConfiguration
-
         self.fetcher = RestrictedFetcher([self.layouts, self.data])
-        self.font_config = FontConfiguration()
+        self.font_config = _recording_font_configuration()
 
     def render_document(self, html: str) -> Document:
         """Lay out one HTML document; its stylesheets and fonts come through the fetcher."""
@@ -108,4 +125,9 @@ class Renderer:
         with collect_warnings() as messages:
             pdf: bytes = document.write_pdf(pdf_identifier=pdf_identifier(name), **options)
         self.warnings.extend(messages)
+        declared: set[str] = getattr(self.font_config, "declared_families", set())
+        for family in sorted({font.family for font in document.fonts.values()} - declared):
+            # Pango fell back to a font of this machine for characters the layout's
+            # fonts lack: the PDF would differ from one computer to the next.
+            self.fallbacks.append((name, family))
         return pdf
