@@ -59,7 +59,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     campaign = load_campaign(options.data, list(options.langs) or None)
     names = [c.name for c in campaign.contacts.contacts]
     if options.highlight is not None and options.highlight not in names:
-        raise FlyerError(_unknown_service(options.highlight, names), options.data / "contacts.yaml")
+        raise FlyerError(_unknown_service(options.highlight, names), campaign.sources[0])
     result = BuildResult(warnings=list(campaign.warnings))
     env = make_environment(options.layouts)
     renderer = Renderer(options.layouts, options.data)

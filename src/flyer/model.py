@@ -52,6 +52,12 @@ def parse_phone(value: object) -> Phone:
     except phonenumbers.NumberParseException:
         number = None
     if number is not None and phonenumbers.is_valid_number(number):
+        if text[0] not in "+0":
+            # phonenumbers accepts a national number without its trunk 0, but printed
+            # that way it cannot be dialled from a Belgian phone.
+            raise ValueError(
+                f"« {text} » : il manque le 0 du début ; écrivez « 0{text} »"
+            )
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return Phone(text=text, uri=f"tel:{e164}")
     digits = re.sub(r"\D", "", text)

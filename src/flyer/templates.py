@@ -69,19 +69,26 @@ def render_html(
     except jinja2.TemplateNotFound as exc:
         raise FlyerError(f"modèle introuvable : {exc.name}", layouts / name) from None
     except jinja2.TemplateSyntaxError as exc:
-        path = Path(exc.filename) if exc.filename else layouts / name
-        raise FlyerError(f"erreur de syntaxe dans le modèle : {exc.message}", path,
+        where = Path(exc.filename) if exc.filename else layouts / name
+        raise FlyerError(f"erreur de syntaxe dans le modèle : {exc.message}", where,
                          exc.lineno) from None
-    except jinja2.UndefinedError as exc:
-        where, line = _template_line(exc, layouts)
-        raise FlyerError(f"variable inconnue dans le modèle : {exc.message}",
-                         where or layouts / name, line) from None
     except SecurityError as exc:
         where, line = _template_line(exc, layouts)
-        raise FlyerError(f"opération interdite dans le modèle : {exc}",
-                         where or layouts / name, line) from None
+        raise FlyerError(_forbidden(str(exc)), where or layouts / name, line) from None
+    except jinja2.UndefinedError as exc:
+        where, line = _template_line(exc, layouts)
+        message = exc.message or ""
+        # The sandbox answers `''.__class__` with an undefined value, not a SecurityError.
+        text = (_forbidden(message) if "unsafe" in message
+                else f"variable inconnue dans le modèle : {message}")
+        raise FlyerError(text, where or layouts / name, line) from None
     except (TypeError, ValueError, AttributeError) as exc:
         where, line = _template_line(exc, layouts)
-        if where is None:
+        if where is None or isinstance(exc, FlyerError):
             raise
         raise FlyerError(f"erreur dans le modèle : {exc}", where, line) from None
+
+
+def _forbidden(detail: str) -> str:
+    return (f"opération interdite dans le modèle ({detail}) ; un modèle ne peut qu'afficher "
+            "les variables fournies par flyer (letter, contacts, t…)")
