@@ -32,6 +32,25 @@ STALE_AFTER_DAYS = 365
 Location = tuple[str | int, ...]
 Lines = dict[Location, int]
 
+YAML_PROBLEMS = {
+    "mapping values are not allowed": "un « : » de trop sur cette ligne ; mettez le texte "
+    "entre guillemets (name: \"Accueil : 9 h\") ou vérifiez l'indentation",
+    "could not find expected ':'": "il manque « : » après le nom du champ (name: …)",
+    "found unexpected end of stream": "un guillemet ouvert n'est jamais fermé",
+    "while scanning a quoted scalar": "un guillemet ouvert n'est jamais fermé",
+    "expected <block end>": "l'indentation de cette ligne ne correspond pas à celle du bloc ; "
+    "alignez-la sur les lignes du même service",
+    "did not find expected '-' indicator": "l'indentation de cette ligne ne correspond pas à "
+    "celle de la liste ; alignez les « - » les uns sous les autres",
+}
+ITEM_LABELS = {"contacts": "service"}
+MISSING_EXAMPLES = {
+    "name": "« name: Nom du service »",
+    "phone": '« phone: "056/39 16 20" »',
+    "updated": "« updated: 2016-09-13 » (la date où vous avez vérifié les coordonnées)",
+    "contacts": "« contacts: » puis une ligne « - name: … » par service",
+}
+
 FIELD_LABELS = {
     "name": "nom",
     "phone": "téléphone",
@@ -78,18 +97,26 @@ def parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, Lines]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + offset if mark is not None else None
-        raise FlyerError(
-            f"syntaxe YAML incorrecte ({exc.problem or exc.context}) ; vérifiez l'indentation "
-            "et mettez entre guillemets un texte qui contient « : » ou « # »",
-            path,
-            line,
-        ) from None
+        raise FlyerError(_yaml_syntax_message(exc), path, line) from None
     except yaml.YAMLError as exc:
         raise FlyerError(f"syntaxe YAML incorrecte ({exc})", path) from None
     lines: Lines = {}
     if node is None:
         return None, lines
     return _plain(node, (), lines, path, offset), lines
+
+
+def _yaml_syntax_message(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's English diagnosis → what to change, in French."""
+    problem = exc.problem or exc.context or ""
+    if "'\\t'" in problem:
+        return ("une tabulation est utilisée pour décaler la ligne ; YAML n'accepte que des "
+                "espaces : remplacez la tabulation par des espaces")
+    for english, french in YAML_PROBLEMS.items():
+        if english in problem or english in (exc.context or ""):
+            return f"syntaxe YAML incorrecte : {french}"
+    return (f"syntaxe YAML incorrecte ({problem}) ; vérifiez l'indentation et mettez entre "
+            "guillemets un texte qui contient « : » ou « # »")
 
 
 def _plain(node: yaml.Node, loc: Location, lines: Lines, path: Path, offset: int) -> Any:
@@ -130,7 +157,10 @@ def validate(
     `labels` (for a CSV) maps field names to the column headers as the file writes them.
     """
     if data is None:
-        raise FlyerError("le fichier est vide", path, 1)
+        needed = [name for name, f in model.model_fields.items()
+                  if f.is_required() and name not in extra]
+        raise FlyerError(f"le fichier est vide ; il doit contenir au moins : {', '.join(needed)}",
+                         path, 1)
     if not isinstance(data, dict):
         raise FlyerError("le fichier doit contenir des clés « clé: valeur »", path, 1)
     try:
@@ -159,8 +189,9 @@ def _field_name(loc: Location, data: Any, labels: dict[str, str] | None = None) 
         if isinstance(part, int):
             name = node[part].get("name") if isinstance(node, list) and isinstance(
                 node[part], dict) else None
-            parts[-1:] = [f"{parts[-1] if parts else ''} n°{part + 1}" + (
-                f" ({name})" if name else "")]
+            # `contacts n°3` reads oddly in French: a list item of contacts is a service.
+            item = ITEM_LABELS.get(parts[-1], parts[-1]) if parts else ""
+            parts[-1:] = [f"{item} n°{part + 1}" + (f" ({name})" if name else "")]
             node = node[part] if isinstance(node, list) and part < len(node) else None
         else:
             parts.append(FIELD_LABELS.get(part, part))
@@ -184,6 +215,8 @@ def _problem(
         hint = f"vouliez-vous dire « {close[0]} » ?" if close else (
             "clés possibles : " + ", ".join(allowed))
         message = f"clé inconnue « {key} » ; {hint}"
+        return Problem(message, path, _line_for(loc, lines),
+                       _field_name(loc[:-1], data, labels) or None)
     elif kind == "missing":
         key = str(loc[-1])
         if labels is not None and key == "updated":
@@ -195,7 +228,10 @@ def _problem(
             column = labels.get(key, FIELD_LABELS.get(key, key))
             return Problem(f"cellule vide ; remplissez la colonne « {column} »", path,
                            _line_for(loc[:-1], lines), column)
-        message = f"champ obligatoire manquant : ajoutez « {key}: … »"
+        label = FIELD_LABELS.get(key, key)
+        example = MISSING_EXAMPLES.get(key, f"« {key}: … »")
+        named = f"« {key} »" if key == label else f"« {key} » ({label})"
+        message = f"le champ obligatoire {named} manque ; ajoutez {example}"
         loc_line = _line_for(loc[:-1], lines)
         return Problem(message, path, loc_line, _field_name(loc[:-1], data) or None)
     elif kind in ("string_type", "str_type"):
@@ -399,12 +435,13 @@ def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
                 f"colonne « {label} » introuvable dans la ligne d'en-tête ; colonnes "
                 f"trouvées : {', '.join(h for h in headers if h) or 'aucune'}",
                 path, header_line))
-    if problems:
-        raise FlyerError(problems=problems)
+    if "name" not in shown or "phone" not in shown:
+        raise FlyerError(problems=problems)  # rows cannot be read without these columns
+    # Other header problems are reported together with the rows' problems.
     if "updated" in shown and updated is not None:
-        raise FlyerError(
+        problems.append(Problem(
             f"deux dates de mise à jour (ligne {updated[0]} et colonne « {shown['updated']} ») ;"
-            " gardez-en une seule", path, header_line)
+            " gardez-en une seule", path, header_line))
     contacts: list[dict[str, Any]] = []
     lines: Lines = {(): header_line, ("contacts",): header_line}
     dates: list[tuple[dt.date, int]] = []
@@ -454,7 +491,11 @@ def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
     try:
         result: ContactList = validate(ContactList, data, path, lines, labels=labels)
     except FlyerError as exc:
-        problems.extend(exc.problems)
+        # A cell already reported above (an Excel float, a bad date) is not "empty" too.
+        said = {(p.line, p.field) for p in problems}
+        date_said = any(p.field == shown.get("updated") for p in problems)
+        problems.extend(p for p in exc.problems if (p.line, p.field) not in said
+                        and not (date_said and p.message.startswith("date de vérification")))
     if problems:
         raise FlyerError(problems=sorted(problems, key=lambda p: p.line or 0))
     return result, path, warnings
