@@ -136,3 +136,12 @@ def test_undecodable_bytes_are_named_with_their_line(tmp_path: Path) -> None:
         load_contacts(tmp_path)
     assert caught.value.line == 2
     assert "CSV UTF-8" in str(caught.value)
+
+
+def test_same_service_twice_points_at_both_rows(tmp_path: Path) -> None:
+    data = _write(tmp_path, "nom;tel;date\nA;056/39 16 20;2016-09-13\nB;112;2016-09-13\n"
+                  "a;056/39 16 22;2016-09-13\n")
+    with pytest.raises(FlyerError) as caught:
+        load_contacts(data)
+    assert caught.value.line == 4
+    assert "ce service est déjà ligne 2" in str(caught.value)

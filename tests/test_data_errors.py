@@ -58,6 +58,11 @@ BAD_CONTACTS: dict[str, tuple[str | bytes, list[tuple[int | None, list[str]]]]] 
     "alias_bomb": (BILLION_LAUGHS, [(1, ["ancres et alias", "recopiez le texte"])]),
     "missing_updated": ("contacts:\n" + OK,
                         [(1, ["« updated » manque", "updated: 2016-09-13"])]),
+    "misspelt_top_level_key": ("updated: 2016-09-13\ncontact:\n" + OK,
+                               [(2, ["clé inconnue « contact »",
+                                     "vouliez-vous dire « contacts »"])]),
+    "same_service_twice": (HEAD + OK + '  - name: a\n    phone: "056/39 16 21"\n',
+                           [(5, ["service n°2 (a)", "déjà ligne 3", "une seule fois"])]),
     # Several mistakes in one file: all of them, in file order, each at its own line.
     "several_mistakes": (
         HEAD + '  - name: A\n    phone: "05639162"\n    email: "x <a@b.be>"\n'

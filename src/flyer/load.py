@@ -24,7 +24,15 @@ from phonenumbers import shortnumberinfo
 from pydantic import BaseModel, ValidationError
 
 from flyer.errors import FlyerError, Problem
-from flyer.model import REGION, Campaign, ContactList, Letter, parse_date, parse_phone
+from flyer.model import (
+    REGION,
+    Campaign,
+    ContactList,
+    ItemError,
+    Letter,
+    parse_date,
+    parse_phone,
+)
 
 MAX_DATA_BYTES = 1_000_000
 STALE_AFTER_DAYS = 365
@@ -166,7 +174,17 @@ def validate(
     try:
         return model.model_validate({**data, **extra})
     except ValidationError as exc:
-        problems = [_problem(model, err, path, lines, data, labels) for err in exc.errors()]
+        errors = exc.errors()
+        # `contact:` for `contacts:` is one mistake: the "did you mean" says it all, so the
+        # missing `contacts` is not reported as well.
+        guessed = {(tuple(e["loc"][:-1]), close) for e in errors
+                   if e["type"] == "extra_forbidden"
+                   for close in difflib.get_close_matches(
+                       str(e["loc"][-1]), _allowed_keys(model, tuple(e["loc"][:-1])),
+                       n=1, cutoff=0.6)}
+        problems = [_problem(model, err, path, lines, data, labels) for err in errors
+                    if not (err["type"] == "missing"
+                            and (tuple(err["loc"][:-1]), err["loc"][-1]) in guessed)]
         raise FlyerError(problems=problems) from None
 
 
@@ -207,7 +225,13 @@ def _problem(
     kind = err["type"]
     # Keys of a description mapping are languages, not fields: report them at the description.
     if kind == "value_error":
-        message = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+        error = err.get("ctx", {}).get("error")
+        message = str(error) if error is not None else err["msg"]
+        if isinstance(error, ItemError):
+            first_line = lines.get((*loc, error.same_as)) if error.same_as is not None else None
+            if first_line is not None:
+                message = f"ce service est déjà ligne {first_line} ; gardez-le une seule fois"
+            loc = (*loc, error.index)
     elif kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(model, loc[:-1])
