@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pdfread
 import pytest
 
 from flyer.build import BuildOptions, BuildResult, build
 from flyer.errors import FlyerError
 from flyer.load import load_contacts, normalise_header
+
+from . import pdfread
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCEL = ROOT / "tests/fixtures/contacts_excel_cp1252.csv"

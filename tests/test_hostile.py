@@ -23,7 +23,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pdfread
 import pikepdf
 import pytest
 from PIL import Image
@@ -34,6 +33,8 @@ from flyer.cli import app
 from flyer.errors import FlyerError
 from flyer.fetch import RefusedURL, RestrictedFetcher
 from flyer.load import load_campaign
+
+from . import pdfread
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests/fixtures/hostile"

@@ -6,11 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pdfread
 import pypdfium2 as pdfium
 import pytest
 
 from flyer.build import EXPECTED_PAGES, BuildOptions, BuildResult, build
+
+from . import pdfread
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = 25

@@ -92,8 +92,8 @@ def render_html(
     except jinja2.TemplateNotFound as exc:
         raise FlyerError(f"modèle introuvable : {exc.name}", layouts / name) from None
     except jinja2.TemplateSyntaxError as exc:
-        where = Path(exc.filename) if exc.filename else layouts / name
-        raise FlyerError(f"erreur de syntaxe dans le modèle : {exc.message}", where,
+        raise FlyerError(f"erreur de syntaxe dans le modèle : {exc.message}",
+                         Path(exc.filename) if exc.filename else layouts / name,
                          exc.lineno) from None
     except SecurityError as exc:
         where, line = _template_line(exc, layouts)
