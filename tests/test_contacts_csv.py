@@ -55,7 +55,7 @@ def test_dropped_leading_zero_is_fixed_with_a_warning(
     csv_build: tuple[Path, BuildResult],
 ) -> None:
     _, result = csv_build
-    fixed = [w for w in result.warnings if "0 du début manquait" in w.message]
+    fixed = [w for w in result.warnings if "« 0 » du début manquait" in w.message]
     assert len(fixed) == 1
     assert fixed[0].line == 3 and fixed[0].field == "Téléphone"
     assert "« 056/39 16 01 »" in fixed[0].message
@@ -146,3 +146,12 @@ def test_same_service_twice_points_at_both_rows(tmp_path: Path) -> None:
         load_contacts(data)
     assert caught.value.line == 4
     assert "ce service est déjà ligne 2" in str(caught.value)
+
+
+def test_plus_excel_took_for_a_sign_is_restored(tmp_path: Path) -> None:
+    data = _write(tmp_path, "nom;tel;date\nA;3256391620;2016-09-13\nB;474810891;2016-09-13\n")
+    contacts, _, warnings = load_contacts(data)
+    assert [c.phone.text for c in contacts.contacts] == ["+3256391620", "0474810891"]
+    assert [c.phone.uri for c in contacts.contacts] == ["tel:+3256391620", "tel:+32474810891"]
+    assert [(w.line, "« +32" in w.message or "« 0474" in w.message) for w in warnings] == [
+        (2, True), (3, True)]

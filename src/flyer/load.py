@@ -382,8 +382,9 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def _fix_dropped_zero(value: str) -> str | None:
-    """`56 39 16 20` → `056 39 16 20` when only the leading 0 Excel removed is missing."""
+def _fix_dropped_prefix(value: str) -> str | None:
+    """What Excel removed from a phone typed as a number: the 0 of `056 39 16 20`, or the
+    `+` of `+32 56 39 16 20` (read as a positive sign). None when nothing is missing."""
     if not _PHONE_DIGITS.match(value):
         return None
     number = None
@@ -391,12 +392,13 @@ def _fix_dropped_zero(value: str) -> str | None:
         number = phonenumbers.parse(value, REGION)
     if number is not None and shortnumberinfo.is_valid_short_number_for_region(number, REGION):
         return None
-    fixed = "0" + value
-    try:
-        parse_phone(fixed)
-    except ValueError:
-        return None
-    return fixed
+    for prefix in ("0", "+") if value.startswith("32") else ("0",):
+        try:
+            parse_phone(prefix + value)
+        except ValueError:
+            continue
+        return prefix
+    return None
 
 
 def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
@@ -490,12 +492,12 @@ def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
                         "mettez la colonne au format « Texte » et retapez le numéro",
                         path, line, shown[key]))
                     continue
-                fixed = _fix_dropped_zero(value)
-                if fixed is not None:
+                prefix = _fix_dropped_prefix(value)
+                if prefix is not None:
                     warnings.append(Problem(
-                        f"« {value} » : le 0 du début manquait (Excel l'enlève), "
-                        f"le numéro imprimé sera « {fixed} »", path, line, shown[key]))
-                    value = fixed
+                        f"« {value} » : le « {prefix} » du début manquait (Excel l'enlève), "
+                        f"le numéro imprimé sera « {prefix}{value} »", path, line, shown[key]))
+                    value = prefix + value
             if key.startswith("description."):
                 contact.setdefault("description", {})[key.split(".")[1]] = value
                 lines[(*loc, "description")] = line
