@@ -40,7 +40,7 @@ def test_bad_phone_gives_exit_2_file_and_line_and_leaves_output_alone(
     result = runner.invoke(app, ["build", "--data", str(data_copy), "--layouts",
                                  str(ROOT / "layouts"), "--out", str(out)])
     assert result.exit_code == 2
-    assert f"contacts.yaml:{line}: contacts n°7 (La Passerelle), téléphone" in result.output
+    assert f"contacts.yaml:{line}: service n°7 (La Passerelle), téléphone" in result.output
     assert "Traceback" not in result.output
     assert _tree_hash(out) == before
 

@@ -59,7 +59,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     campaign = load_campaign(options.data, list(options.langs) or None)
     names = [c.name for c in campaign.contacts.contacts]
     if options.highlight is not None and options.highlight not in names:
-        raise FlyerError(_unknown_service(options.highlight, names), options.data / "contacts.yaml")
+        raise FlyerError(_unknown_service(options.highlight, names), campaign.sources[0])
     result = BuildResult(warnings=list(campaign.warnings))
     env = make_environment(options.layouts)
     renderer = Renderer(options.layouts, options.data)
@@ -82,8 +82,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             expected = EXPECTED_PAGES[document]
             if len(rendered.pages) != expected:
                 result.warnings.append(Problem(
-                    f"le contenu ne tient pas sur {expected} page(s) : le document en fait "
-                    f"{len(rendered.pages)} (texte ou liste de services plus longs)",
+                    _overflow_message(document, expected, len(rendered.pages), len(names)),
                     options.out / name))
         say(f"Assemblage : flyer-{lang}.pdf")
         name = f"flyer-{lang}.pdf"
@@ -102,6 +101,24 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     for path in write_atomically(options.out, files):
         result.written.append(Written(path, pages[path.name], path.stat().st_size))
     return result
+
+
+DOCUMENT_LABELS = {"leaflet": "le dépliant", "letter": "la lettre", "poster": "l'affiche"}
+
+
+def _overflow_message(document: str, expected: int, actual: int, services: int) -> str:
+    def pages(n: int) -> str:
+        return f"{n} page" + ("s" if n > 1 else "")
+
+    label = DOCUMENT_LABELS.get(document, document)
+    if actual < expected:
+        return f"{label} devait faire {pages(expected)} et n'en fait que {actual}"
+    # The poster prints the services but not the letter's body.
+    what = "la liste" if document == "poster" else "la lettre ou la liste"
+    fix = "la liste" if document == "poster" else "la lettre ou les descriptions"
+    return (f"{label} devait tenir sur {pages(expected)} et en fait {actual} : {what} "
+            f"des {services} services est trop longue ; rien n'est coupé, la suite passe sur "
+            f"les pages suivantes. Pour revenir à {pages(expected)}, raccourcissez {fix}")
 
 
 def _unknown_service(name: str, names: list[str]) -> str:

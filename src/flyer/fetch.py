@@ -10,8 +10,10 @@ warning naming the URL.
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -48,7 +50,14 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         if scheme == "data":
             if len(url) > self.max_bytes * 4 // 3 + 100:
                 self._refuse(url, "URL data: trop grande")
-            return super().fetch(url, headers)
+            response = super().fetch(url, headers)
+            if response.content_type not in IMAGE_TYPES:
+                return response
+            # A compressed PNG of 12000×12000 pixels fits in a small data: URL.
+            body = response.read()
+            self._check_image(url, io.BytesIO(body))
+            return URLFetcherResponse(url, body=body,
+                                      headers={"Content-Type": response.content_type})
         if scheme != "file":
             self._refuse(url, "seuls les fichiers du dossier de mise en page et de données "
                               "sont permis")
@@ -77,13 +86,19 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
             self._refuse(url, "ce n'est pas un fichier ordinaire")
         return path
 
-    def _check_image(self, url: str, path: Path) -> None:
+    def _check_image(self, url: str, path: Path | io.BytesIO) -> None:
         from PIL import Image  # Pillow comes with WeasyPrint; only images pay for it
 
         try:
-            with Image.open(path) as image:
-                width, height = image.size
-        except Exception:
+            # Image.open reads the header only: the pixels are never decoded here. Pillow's
+            # own bomb check (a warning, then an error above 179 Mpx) is ours to word.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    width, height = image.size
+        except Image.DecompressionBombError:
+            self._refuse(url, "image beaucoup trop grande (plus de 179 millions de pixels)")
+        except Exception:  # any unreadable image is refused the same way
             self._refuse(url, "image illisible")
         if width * height > MAX_IMAGE_PIXELS:
             self._refuse(url, f"image trop grande ({width}×{height} pixels, "

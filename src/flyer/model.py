@@ -24,6 +24,15 @@ LANG_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ./()\-\u00a0]+$")
 
 
+class ItemError(ValueError):
+    """A list-level problem that belongs to one item: `load.py` reports it at its line."""
+
+    def __init__(self, message: str, index: int, same_as: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.same_as = same_as  # the earlier item this one repeats, if any
+
+
 class Phone(BaseModel):
     """A phone number as printed, and the `tel:` URI that dials it."""
 
@@ -52,6 +61,12 @@ def parse_phone(value: object) -> Phone:
     except phonenumbers.NumberParseException:
         number = None
     if number is not None and phonenumbers.is_valid_number(number):
+        if text[0] not in "+0":
+            # phonenumbers accepts a national number without its trunk 0, but printed
+            # that way it cannot be dialled from a Belgian phone.
+            raise ValueError(
+                f"« {text} » : il manque le 0 du début ; écrivez « 0{text} »"
+            )
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return Phone(text=text, uri=f"tel:{e164}")
     digits = re.sub(r"\D", "", text)
@@ -160,14 +175,16 @@ class ContactList(BaseModel):
     @field_validator("contacts")
     @classmethod
     def _names_are_unique(cls, contacts: list[Contact]) -> list[Contact]:
-        seen: set[str] = set()
-        for contact in contacts:
+        seen: dict[str, int] = {}
+        for index, contact in enumerate(contacts):
             key = contact.name.casefold()
             if key in seen:
-                raise ValueError(
-                    f"le service « {contact.name} » apparaît deux fois ; gardez une seule ligne"
+                raise ItemError(
+                    f"ce service est déjà le n°{seen[key] + 1} ; gardez-le une seule fois",
+                    index,
+                    seen[key],
                 )
-            seen.add(key)
+            seen[key] = index
         return contacts
 
 

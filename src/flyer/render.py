@@ -113,8 +113,27 @@ class Renderer:
             document = HTML(
                 string=html, base_url=base_url, url_fetcher=self.fetcher
             ).render(font_config=self.font_config)
-        self.warnings.extend(messages)
+        self._keep(messages)
+        self._drop_attachments(document)
         return document
+
+    def _drop_attachments(self, document: Document) -> None:
+        """No embedded files: a printed document never needs one, and each is a way out.
+
+        `<link rel="attachment">` and `<a rel="attachment">` would embed whatever file
+        the fetcher serves; WeasyPrint 70 also crashes when a document with a
+        `<link rel="attachment">` is written twice (the merged bundle), since the
+        attachment's source can be read only once.
+        """
+        dropped = len(document.metadata.attachments)
+        document.metadata.attachments = []
+        for page in document.pages:
+            kept = [link for link in page.links if link[0] != "attachment"]
+            dropped += len(page.links) - len(kept)
+            page.links[:] = kept
+        if dropped:
+            self.warnings.append(f"pièce jointe ignorée ({dropped}) : les documents imprimés "
+                                 "n'embarquent aucun fichier (rel=\"attachment\")")
 
     def write_pdf(self, document: Document, name: str, date: dt.datetime,
                   **options: Any) -> bytes:
@@ -124,10 +143,14 @@ class Renderer:
         document.metadata.modified = stamp
         with collect_warnings() as messages:
             pdf: bytes = document.write_pdf(pdf_identifier=pdf_identifier(name), **options)
-        self.warnings.extend(messages)
+        self._keep(messages)
         declared: set[str] = getattr(self.font_config, "declared_families", set())
         for family in sorted({font.family for font in document.fonts.values()} - declared):
             # Pango fell back to a font of this machine for characters the layout's
             # fonts lack: the PDF would differ from one computer to the next.
             self.fallbacks.append((name, family))
         return pdf
+
+    def _keep(self, messages: list[str]) -> None:
+        # WeasyPrint repeats each refusal in English; the fetcher's own line already says it.
+        self.warnings.extend(m for m in messages if "RefusedURL" not in m)
