@@ -76,7 +76,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
             html = render_html(env, document, context)
             rendered = renderer.render_document(html)
             name = f"{document}-{lang}.pdf"
-            files[name] = renderer.write_pdf(rendered, name, date)
+            files[name] = renderer.write_pdf(rendered, name, date, source=html)
             parts.append((strings[f"document_{document}"], files[name]))
             pages[name] = len(rendered.pages)
             expected = EXPECTED_PAGES[document]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flyer.errors import FlyerError
 from flyer.fetch import RestrictedFetcher
 
 if TYPE_CHECKING:
@@ -75,7 +76,10 @@ def has_fast_subsetting() -> bool:
 def build_date(updated: dt.date) -> dt.datetime:
     """The date written into PDFs: SOURCE_DATE_EPOCH if set, else the data's `updated`."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
+    if epoch:
+        if not epoch.isdigit():
+            raise FlyerError(f"SOURCE_DATE_EPOCH vaut « {epoch} » : il faut un nombre de "
+                             "secondes depuis 1970 (par exemple 1473724800), ou rien")
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
     return dt.datetime(updated.year, updated.month, updated.day, tzinfo=dt.UTC)
 
@@ -136,13 +140,19 @@ class Renderer:
                                  "n'embarquent aucun fichier (rel=\"attachment\")")
 
     def write_pdf(self, document: Document, name: str, date: dt.datetime,
-                  **options: Any) -> bytes:
-        """PDF bytes with a fixed date and an ID derived from the name and the content."""
+                  source: str = "", **options: Any) -> bytes:
+        """PDF bytes with a fixed date and an ID derived from the name and the `source` HTML.
+
+        Two variants of one document (another language, another school) get different
+        IDs; the same input gives the same bytes.
+        """
         stamp = date.strftime("%Y-%m-%dT%H:%M:%SZ")
         document.metadata.created = stamp
         document.metadata.modified = stamp
         with collect_warnings() as messages:
-            pdf: bytes = document.write_pdf(pdf_identifier=pdf_identifier(name), **options)
+            pdf: bytes = document.write_pdf(
+                pdf_identifier=pdf_identifier(name, [("html", source.encode("utf-8"))]),
+                **options)
         self._keep(messages)
         declared: set[str] = getattr(self.font_config, "declared_families", set())
         for family in sorted({font.family for font in document.fonts.values()} - declared):
