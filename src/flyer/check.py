@@ -319,7 +319,7 @@ class _Checks:
 
 
 def _fmt(colour: tuple[float, ...]) -> str:
-    return " ".join(f"{v:g}" for v in colour)
+    return " ".join(f"{v:.3g}" for v in colour)
 
 
 def _dict(value: Any) -> Any:
@@ -573,7 +573,11 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
     import pypdfium2 as pdfium
     import zxingcpp
 
+    from pypdf import PdfReader
+
+    reader = reader or PdfReader(io.BytesIO(data))
     results: list[CheckResult] = []
+    matrix = pdfium.raw.FS_MATRIX()
     document = pdfium.PdfDocument(data)
     smallest = float("inf")
     decoded_rows: list[str] = []
@@ -587,13 +591,17 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
                 char = pdfium.raw.FPDFText_GetUnicode(textpage, char_index)
                 if chr(char).isspace():
                     continue
+                # The Tf size times the scale of the text and current matrices:
+                # WeasyPrint sets 14.67 px text under a 0.75 scale = 11 pt on paper.
                 size = pdfium.raw.FPDFText_GetFontSize(textpage, char_index)
+                if pdfium.raw.FPDFText_GetMatrix(textpage, char_index, matrix):
+                    size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
                 if size > 0:
                     smallest = min(smallest, size)
             text = textpage.get_text_range()
-            width_mm = page.get_width() * MM_PER_PT
-            height_mm = page.get_height() * MM_PER_PT
-            dpi = QR_DPI_LARGE if max(width_mm, height_mm) > 297 + 25 else QR_DPI_SMALL
+            x0, y0, x1, y1 = (float(v) for v in reader.pages[index - 1].trimbox)
+            width_mm, height_mm = (x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT
+            dpi = QR_DPI_LARGE if max(width_mm, height_mm) > 297 + 1 else QR_DPI_SMALL
             image = page.render(scale=dpi / 72).to_pil()
             found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode,
                                            return_errors=True)
