@@ -95,7 +95,8 @@ def finish_press(pdf: bytes, condition: OutputCondition) -> bytes:
         if "/Annots" in page:
             del page[NameObject("/Annots")]
         _draw(writer, page, _crop_marks((tx0, ty0, tx1, ty1)))
-    intent = writer.root_object["/OutputIntents"][0].get_object()
+    intents: Any = writer.root_object["/OutputIntents"]
+    intent = intents[0].get_object()
     intent[NameObject("/OutputConditionIdentifier")] = TextStringObject(condition.identifier)
     intent[NameObject("/OutputCondition")] = TextStringObject(condition.condition)
     intent[NameObject("/Info")] = TextStringObject(condition.info)

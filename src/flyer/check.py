@@ -12,12 +12,13 @@ plain `flyer build` never loads them.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
@@ -66,15 +67,20 @@ def check_pdf(source: bytes | Path, name: str, profile: str | None = None,
 def detect_profile(reader: PdfReader) -> str:
     """press for a PDF/X file, web for a PDF/UA one, office otherwise."""
     xmp = _xmp(reader)
-    if "/OutputIntents" in reader.trailer["/Root"] or "GTS_PDFXVersion" in xmp:
+    if "/OutputIntents" in _root(reader) or "GTS_PDFXVersion" in xmp:
         return "press"
     if "pdfuaid" in xmp:
         return "web"
     return "office"
 
 
+def _root(reader: PdfReader) -> Any:
+    """The document catalog (typed Any: pypdf's generic objects are loosely typed)."""
+    return reader.trailer["/Root"].get_object()
+
+
 def _xmp(reader: PdfReader) -> str:
-    root = reader.trailer["/Root"]
+    root = _root(reader)
     if "/Metadata" not in root:
         return ""
     data: bytes = root["/Metadata"].get_object().get_data()
@@ -218,7 +224,7 @@ class _Checks:
 
     # Conformance ----------------------------------------------------------------------
     def output_intent(self) -> None:
-        root = self.reader.trailer["/Root"]
+        root = _root(self.reader)
         intents = [i.get_object() for i in root.get("/OutputIntents", [])]
         pdfx = [i for i in intents if i.get("/S") == "/GTS_PDFX"]
         if not pdfx:
@@ -255,7 +261,7 @@ class _Checks:
                  "aucune (interdit en PDF/X)")
 
     def tagging(self) -> None:
-        root = self.reader.trailer["/Root"]
+        root = _root(self.reader)
         xmp = _xmp(self.reader)
         marked = bool(_dict(root.get("/MarkInfo")).get("/Marked", False))
         tree = root.get("/StructTreeRoot")
@@ -275,7 +281,7 @@ class _Checks:
                  "un titre, affiché par la visionneuse")
         elements = list(_struct_elements(tree, _dict(_dict(tree).get("/RoleMap"))))
         headings = [int(s[1]) for s, _ in elements if re.fullmatch(r"H[1-6]", s)]
-        jumps = [f"H{a}→H{b}" for a, b in zip(headings, headings[1:], strict=False)
+        jumps = [f"H{a}→H{b}" for a, b in itertools.pairwise(headings)
                  if b > a + 1]
         ok = bool(headings) and headings[0] == 1 and not jumps
         self.add("Titres dans l'ordre", ok,
@@ -403,8 +409,8 @@ class _ColourScan:
     """Every colour space a page really uses: colour operators in content streams, images,
     shadings and transparency groups, through form XObjects and patterns."""
 
-    OPERANDS = {b"rg": "RVB", b"RG": "RVB", b"k": "CMJN", b"K": "CMJN", b"g": "gris",
-                b"G": "gris"}
+    OPERANDS: ClassVar[dict[bytes, str]] = {
+        b"rg": "RVB", b"RG": "RVB", b"k": "CMJN", b"K": "CMJN", b"g": "gris", b"G": "gris"}
 
     def __init__(self) -> None:
         self.spaces: set[str] = set()
@@ -460,9 +466,9 @@ class _ColourScan:
             elif operator == b"BI":
                 # Inline image: its dictionary's /CS (or /ColorSpace) entry.
                 pairs = dict(zip(operands[::2], operands[1::2], strict=False))
-                space = pairs.get("/CS", pairs.get("/ColorSpace"))
-                if isinstance(space, str):
-                    self.note(_space_name(space, resources), "image en ligne")
+                inline_space: Any = pairs.get("/CS", pairs.get("/ColorSpace"))
+                if isinstance(inline_space, str):
+                    self.note(_space_name(inline_space, resources), "image en ligne")
         for pattern in _dict(resources.get("/Pattern")).values():
             pattern = pattern.get_object()
             if id(pattern) in self._done:
@@ -572,7 +578,6 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
     """Smallest text size and every QR code decoded from a render at print resolution."""
     import pypdfium2 as pdfium
     import zxingcpp
-
     from pypdf import PdfReader
 
     reader = reader or PdfReader(io.BytesIO(data))
@@ -603,8 +608,9 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
             width_mm, height_mm = (x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT
             dpi = QR_DPI_LARGE if max(width_mm, height_mm) > 297 + 1 else QR_DPI_SMALL
             image = page.render(scale=dpi / 72).to_pil()
-            found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode,
-                                           return_errors=True)
+            found = zxingcpp.read_barcodes(
+                image, formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]
+                return_errors=True)
             payloads = [r.text for r in found if r.valid]
             undecodable += sum(1 for r in found if not r.valid)
             total += len(found)
