@@ -168,6 +168,8 @@ class Renderer:
                 sheet = CSS(string=rule, url_fetcher=self.fetcher,
                             font_config=self.font_config, color_profiles=profiles)
             self._keep(messages)
+            for profile in profiles.values():
+                _embed_exact_bytes(profile, path.read_bytes())
             self._cmyk[path] = {"stylesheets": [sheet], "color_profiles": profiles}
         return self._cmyk[path]
 
@@ -196,3 +198,27 @@ class Renderer:
     def _keep(self, messages: list[str]) -> None:
         # WeasyPrint repeats each refusal in English; the fetcher's own line already says it.
         self.warnings.extend(m for m in messages if "RefusedURL" not in m)
+
+
+class _ExactProfile:
+    """Stands in for a Pillow `ImageCmsProfile` inside WeasyPrint's `ColorProfile`.
+
+    WeasyPrint embeds `ImageCmsProfile.tobytes()`, LittleCMS's re-serialization, which
+    changes once a missing tag has been looked up (its output-intent name does that):
+    the first PDF of a build embedded the file as shipped, the next ones a copy 60 bytes
+    longer. Embedding the file's own bytes keeps every PDF's output profile identical to
+    the ICC file the output condition names.
+    """
+
+    def __init__(self, original: Any, data: bytes) -> None:
+        self.profile = original.profile
+        self._data = data
+
+    def tobytes(self) -> bytes:
+        return self._data
+
+
+def _embed_exact_bytes(color_profile: Any, data: bytes) -> None:
+    original = getattr(color_profile, "_profile", None)
+    if original is not None and hasattr(original, "profile"):
+        color_profile._profile = _ExactProfile(original, data)
