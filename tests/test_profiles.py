@@ -249,3 +249,35 @@ def test_web_files_are_rgb_and_keep_their_links(web: Path) -> None:
     uris = pdfread.link_uris(web / "leaflet-fr.pdf")
     assert sum(u.startswith("mailto:") for u in uris) == 10
     assert sum(u.startswith("tel:") for u in uris) == 10
+
+
+def _relative_luminance(rgb: tuple[int, ...]) -> float:
+    def channel(value: int) -> float:
+        v = value / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_press_text_colours_keep_4_5_to_1_contrast_through_the_icc_profile() -> None:
+    """The CMYK text colours, converted with the shipped profile as a proof would, stay
+    readable (WCAG AA) on paper and on the tinted boxes."""
+    from PIL import Image, ImageCms
+
+    css = (ROOT / "layouts" / "press.css").read_text(encoding="utf-8")
+    colours = {name: tuple(float(v) for v in value.split()) for name, value in
+               re.findall(r"--(\w+):\s*device-cmyk\(([^)]*)\)", css)}
+    transform = ImageCms.buildTransform(
+        ImageCms.getOpenProfile(str(ROOT / "layouts" / DEFAULT_ICC)),
+        ImageCms.createProfile("sRGB"), "CMYK", "RGB", renderingIntent=1)
+
+    def luminance(cmyk: tuple[float, ...]) -> float:
+        pixel = Image.new("CMYK", (1, 1), tuple(round(v * 255) for v in cmyk))
+        return _relative_luminance(ImageCms.applyTransform(pixel, transform).getpixel((0, 0)))
+
+    for text in ("ink", "accent"):
+        for background in ((0.0, 0.0, 0.0, 0.0), colours["tint"]):
+            light, dark = sorted((luminance(colours[text]), luminance(background)),
+                                 reverse=True)
+            assert (light + 0.05) / (dark + 0.05) >= 4.5, (text, background)
