@@ -130,6 +130,8 @@ def check_command(
     """Contrôle des PDF avant impression ou publication ; code 1 si un contrôle échoue."""
     from flyer.check import PROFILES, check_files
 
+    # pypdf logs what it repairs in a damaged file; the table already says it failed.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     if profile is not None and profile not in PROFILES:
         raise FlyerError(f"profil « {profile} » inconnu ; profils : {', '.join(PROFILES)}")
     results = check_files(files, profile)
