@@ -98,6 +98,16 @@ def test_a_qr_code_too_small_to_scan_fails_the_render_check(tmp_path: Path) -> N
     assert "adresse sans code lisible" in failed["Codes QR lus à la résolution d'impression"]
 
 
+def test_text_too_close_to_the_trim_fails_the_safe_zone_check() -> None:
+    from weasyprint import HTML
+
+    html = ('<html lang="fr"><head><style>@page { size: A4; margin: 2mm }</style></head>'
+            '<body style="font-size: 12pt"><p>Au bord de la coupe</p></body></html>')
+    results = check_pdf(HTML(string=html).write_pdf(), "edge.pdf", "office", render=True)
+    row = next(r for r in results if r.label == "Texte loin de la coupe (TrimBox)")
+    assert not row.ok and float(row.found.split()[0]) < 5
+
+
 def test_build_refuses_to_write_press_files_with_an_rgb_colour(
         layouts_copy: Path, tmp_path: Path) -> None:
     press_css = layouts_copy / "press.css"

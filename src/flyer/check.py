@@ -28,6 +28,7 @@ PROFILES = ("office", "press", "web")
 MM_PER_PT = 25.4 / 72
 MIN_BLEED_MM = 3.0
 MIN_TEXT_PT = 10.0
+SAFE_MM = 5.0  # a trim that wanders by a millimetre or two must not touch any text
 # Resolution at which a reader's phone must still read the codes: a leaflet scanned from
 # hand's length, a poster from a metre or two (PRINT-NOTES.md, "QR codes").
 QR_DPI_SMALL, QR_DPI_LARGE = 150, 72
@@ -580,7 +581,10 @@ def _skip_string(data: bytes, pos: int) -> int:
 # Render checks ------------------------------------------------------------------------
 def render_checks(data: bytes, name: str, reader: PdfReader | None = None
                   ) -> list[CheckResult]:
-    """Smallest text size and every QR code decoded from a render at print resolution."""
+    """Smallest text size, text kept clear of the trim, and every QR code decoded from a
+    render at print resolution."""
+    import ctypes
+
     import pypdfium2 as pdfium
     import zxingcpp
     from pypdf import PdfReader
@@ -590,6 +594,8 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
     matrix = pdfium.raw.FS_MATRIX()
     document = pdfium.PdfDocument(data)
     smallest = float("inf")
+    closest = float("inf")  # mm between any character and the trim edge
+    box = [ctypes.c_double() for _ in range(4)]
     decoded_rows: list[str] = []
     missing: list[str] = []
     undecodable = 0
@@ -597,10 +603,16 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
     try:
         for index, page in enumerate(document, start=1):
             textpage = page.get_textpage()
+            x0, y0, x1, y1 = (float(v) for v in reader.pages[index - 1].trimbox)
             for char_index in range(textpage.count_chars()):
                 char = pdfium.raw.FPDFText_GetUnicode(textpage, char_index)
                 if chr(char).isspace():
                     continue
+                if pdfium.raw.FPDFText_GetCharBox(textpage, char_index,
+                                                  *(ctypes.byref(v) for v in box)):
+                    left, right, bottom, top = (v.value for v in box)
+                    closest = min(closest, (left - x0) * MM_PER_PT, (x1 - right) * MM_PER_PT,
+                                  (bottom - y0) * MM_PER_PT, (y1 - top) * MM_PER_PT)
                 # The Tf size times the scale of the text and current matrices:
                 # WeasyPrint sets 14.67 px text under a 0.75 scale = 11 pt on paper.
                 size = pdfium.raw.FPDFText_GetFontSize(textpage, char_index)
@@ -609,7 +621,6 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
                 if size > 0:
                     smallest = min(smallest, size)
             text = textpage.get_text_range()
-            x0, y0, x1, y1 = (float(v) for v in reader.pages[index - 1].trimbox)
             width_mm, height_mm = (x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT
             dpi = QR_DPI_LARGE if max(width_mm, height_mm) > 297 + 1 else QR_DPI_SMALL
             image = page.render(scale=dpi / 72).to_pil()
@@ -631,6 +642,9 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
     shown = "aucun texte" if smallest == float("inf") else f"{smallest:.1f} pt"
     results.append(CheckResult(name, "Plus petit texte", smallest >= MIN_TEXT_PT - 0.05,
                                shown, f"≥ {MIN_TEXT_PT:.0f} pt"))
+    shown = "aucun texte" if closest == float("inf") else f"{closest:.1f} mm"
+    results.append(CheckResult(name, "Texte loin de la coupe (TrimBox)",
+                               closest >= SAFE_MM - 0.05, shown, f"≥ {SAFE_MM:.0f} mm"))
     found_qr = "; ".join(decoded_rows) or "aucun code"
     if undecodable:
         found_qr += f" ; {undecodable} illisible(s)"
