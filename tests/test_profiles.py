@@ -165,6 +165,18 @@ def test_press_crop_marks_are_k_only_hairlines_outside_the_bleed_box(
                 assert min(abs(x - tx0), abs(x - tx1), abs(y - ty0), abs(y - ty1)) < 0.01
 
 
+def test_press_rebuild_is_byte_identical(profiles_build: tuple[Path, BuildResult],
+                                        tmp_path: Path) -> None:
+    """WeasyPrint's random XMP DocumentID and pypdf's time-based file ID are replaced."""
+    from flyer.build import BuildOptions, build
+
+    build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path,
+                       profiles=("press",)))
+    for name in NAMES:
+        assert (tmp_path / "press" / name).read_bytes() == (
+            profiles_build[0] / "press" / name).read_bytes(), name
+
+
 def test_press_files_carry_no_annotation_in_the_printable_area(press: Path) -> None:
     for name in NAMES:
         with pikepdf.open(press / name) as pdf:

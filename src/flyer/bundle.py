@@ -102,9 +102,33 @@ def finish_press(pdf: bytes, condition: OutputCondition) -> bytes:
     intent[NameObject("/Info")] = TextStringObject(condition.info)
     if condition.registry:
         intent[NameObject("/RegistryName")] = TextStringObject(condition.registry)
+    _keep_reproducible(writer, PdfReader(io.BytesIO(pdf)))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _keep_reproducible(writer: Any, original: Any) -> None:
+    """Same input, same bytes: keep WeasyPrint's file ID (derived from the name) instead
+    of pypdf's time-based one, and replace the random XMP DocumentID (uuid4) that
+    WeasyPrint writes for PDF/X with a UUID derived from that ID."""
+    import re
+    import uuid
+
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    ids: Any = original.trailer.get("/ID")
+    if ids is None:
+        return
+    first = bytes(ids[0].original_bytes if hasattr(ids[0], "original_bytes") else ids[0])
+    writer._ID = ArrayObject([ByteStringObject(first), ByteStringObject(first)])
+    metadata: Any = writer.root_object.get("/Metadata")
+    if metadata is not None:
+        stream = metadata.get_object()
+        derived = uuid.uuid5(uuid.NAMESPACE_OID, first.hex())
+        xmp = re.sub(rb"xmp\.did:[0-9a-fA-F-]{36}", b"xmp.did:" + str(derived).encode(),
+                     stream.get_data())
+        stream.set_data(xmp)
 
 
 def _crop_marks(trim: tuple[float, float, float, float]) -> bytes:
