@@ -135,3 +135,21 @@ def test_a_plain_build_never_imports_the_checking_libraries(tmp_path: Path) -> N
                           check=True)
     assert done.stdout.strip() == "[]", done.stdout
     assert (tmp_path / "leaflet-a5-2up-fr.pdf").is_file()
+
+
+def test_cli_build_rejects_an_unknown_profile_with_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--profile", "imprimeur", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "profil « imprimeur » inconnu" in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_check_accepts_an_address_repeated_on_the_front_for_the_readers_contact(
+        tmp_path: Path) -> None:
+    """--for prints the contact's address on page 1; its code is on page 2: that is fine."""
+    result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path,
+                                highlight="La Passerelle", check=True))
+    qr_rows = [r for r in result.checks if r.label.startswith("Codes QR")]
+    assert len(qr_rows) == 6 and all(r.ok for r in qr_rows)
+    leaflet = next(r for r in qr_rows if r.file.endswith("/leaflet-fr.pdf"))
+    assert "p.2" in leaflet.found and "mailto:" in leaflet.found

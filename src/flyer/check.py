@@ -597,7 +597,10 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
     closest = float("inf")  # mm between any character and the trim edge
     box = [ctypes.c_double() for _ in range(4)]
     decoded_rows: list[str] = []
-    missing: list[str] = []
+    # Every address printed anywhere in the document needs a readable code somewhere in
+    # it (the "your contact" box on the front repeats an address coded on the back).
+    printed: set[tuple[str, int]] = set()
+    addresses: set[str] = set()
     undecodable = 0
     total = 0
     try:
@@ -630,15 +633,15 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
             payloads = [r.text for r in found if r.valid]
             undecodable += sum(1 for r in found if not r.valid)
             total += len(found)
-            addresses = {unquote(p.removeprefix("mailto:")) for p in payloads}
-            printed = set(EMAIL.findall(text))
-            missing += [f"p.{index} {a}" for a in sorted(printed)
-                        if not any(a in decoded for decoded in addresses)]
+            addresses |= {unquote(p.removeprefix("mailto:")) for p in payloads}
+            printed.update((a, index) for a in EMAIL.findall(text))
             if payloads:
                 decoded_rows.append(f"p.{index} ({dpi} dpi) : {len(payloads)} "
                                     f"({', '.join(sorted(payloads)[:2])}…)")
     finally:
         document.close()
+    missing = [f"p.{index} {a}" for a, index in sorted(printed, key=lambda x: (x[1], x[0]))
+               if not any(a in decoded for decoded in addresses)]
     shown = "aucun texte" if smallest == float("inf") else f"{smallest:.1f} pt"
     results.append(CheckResult(name, "Plus petit texte", smallest >= MIN_TEXT_PT - 0.05,
                                shown, f"≥ {MIN_TEXT_PT:.0f} pt"))
