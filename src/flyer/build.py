@@ -128,7 +128,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
                 _warn_page_count(result, profile, "leaflet-a5", len(rendered.pages),
                                  name, len(names))
                 name = f"leaflet-a5-2up-{lang}.pdf"
-                files[name] = impose_two_up(files[f"leaflet-a5-{lang}.pdf"])
+                a5 = files[f"leaflet-a5-{lang}.pdf"]
+                files[name] = impose_two_up(a5, pdf_identifier(name, [("a5", a5)]))
                 pages[profile.folder / name] = len(rendered.pages)
     result.warnings.extend(Problem(f"WeasyPrint : {m}") for m in dict.fromkeys(renderer.warnings))
     result.warnings.extend(

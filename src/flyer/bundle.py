@@ -151,7 +151,7 @@ A4_LANDSCAPE_PT = (297 * MM, 210 * MM)
 CUT_MARK_MM = (2.0, 6.5)  # from each long edge of the sheet: inside the A5 margins (8 mm)
 
 
-def impose_two_up(pdf: bytes) -> bytes:
+def impose_two_up(pdf: bytes, identifier: bytes) -> bytes:
     """Every A5 page twice side by side on an A4 landscape sheet, same page on both halves.
 
     Sheet n carries page n on its left and right half, so printing recto-verso and
@@ -162,11 +162,13 @@ def impose_two_up(pdf: bytes) -> bytes:
 
     Each A5 page becomes one form XObject drawn twice (fonts and images stay shared,
     and pypdf's `merge_transformed_page` re-parses every content stream: 0.3 s a page);
-    its links are kept, once per copy.
+    its links are kept, once per copy. `identifier` is the new file's ID (a clone would
+    keep the A5 file's).
     """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (
         ArrayObject,
+        ByteStringObject,
         DictionaryObject,
         FloatObject,
         NameObject,
@@ -212,6 +214,7 @@ def impose_two_up(pdf: bytes) -> bytes:
                 annots.append(writer._add_object(copy))
         if annots:
             page[NameObject("/Annots")] = annots
+    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
