@@ -74,3 +74,20 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildRes
         logger.removeHandler(handler)
     assert not handler.records, [r.getMessage() for r in handler.records]
     return out, result
+
+
+@pytest.fixture(scope="session")
+def profiles_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
+    """One press + web build of the shipped data (`out/press/`, `out/web/`), shared by
+    the profile and preflight tests."""
+    out = tmp_path_factory.mktemp("profiles-build")
+    handler = _Fail()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
+                                    profiles=("press", "web")))
+    finally:
+        logger.removeHandler(handler)
+    assert not handler.records, [r.getMessage() for r in handler.records]
+    return out, result

@@ -110,8 +110,13 @@ def fonts(path: Path) -> dict[str, bool]:
 
 
 def text_sizes_pt(path: Path) -> list[float]:
-    """The font size of every printed (non-space) character, in points."""
+    """The printed size of every (non-space) character, in points.
+
+    pdfium's font size is the `Tf` operand; WeasyPrint writes CSS pixels under a 0.75
+    scale (11 pt text is `14.67 Tf`), so the size is scaled by the character's matrix.
+    """
     document = pdfium.PdfDocument(path)
+    matrix = pdfium.raw.FS_MATRIX()
     sizes = []
     try:
         for page in document:
@@ -121,6 +126,8 @@ def text_sizes_pt(path: Path) -> list[float]:
                 if chr(char).isspace():
                     continue
                 size = pdfium.raw.FPDFText_GetFontSize(textpage, index)
+                if pdfium.raw.FPDFText_GetMatrix(textpage, index, matrix):
+                    size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
                 if size > 0:
                     sizes.append(size)
         return sizes

@@ -1,7 +1,8 @@
 """`build()`: the only module that knows every stage of the pipeline.
 
-data/ → load (model) → context → HTML → PDF → bundle → files in `out/`, written
-under temporary names and renamed into place only when every document succeeded.
+data/ → load (model) → context → HTML → PDF → bundle → check → files in `out/` (office),
+`out/press/`, `out/web/`, written under temporary names and renamed into place only when
+every document of every profile succeeded and passed its own preflight.
 """
 
 from __future__ import annotations
@@ -10,17 +11,30 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flyer.bundle import merge_pdfs
+from flyer.bundle import finish_press, impose_two_up, merge_documents, merge_pdfs
 from flyer.context import DOCUMENTS, make_context
 from flyer.errors import FlyerError, Problem
 from flyer.load import load_campaign
+from flyer.profiles import Profile, make_profile
 from flyer.render import Renderer, build_date, has_fast_subsetting, pdf_identifier
 from flyer.templates import load_strings, make_environment, render_html
 
-EXPECTED_PAGES = {"leaflet": 2, "letter": 2, "poster": 1}
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from weasyprint import Document
+
+    from flyer.check import CheckResult
+    from flyer.model import Campaign
+
+EXPECTED_PAGES = {"leaflet": 2, "leaflet-a5": 2, "letter": 2, "poster": 1}
+# Document variants drawn from another document's template with a stylesheet on top.
+VARIANTS = {"leaflet-a5": ("leaflet", ("leaflet-a5.css",))}
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,9 @@ class BuildOptions:
     out: Path = Path("output")
     langs: tuple[str, ...] = ()  # empty: every language with a letter
     highlight: str | None = None  # --for: a service shown first as the reader's contact
+    profiles: tuple[str, ...] = ("office",)  # office, press, web (flyer.profiles)
+    check: bool = False  # also render every page and decode every QR code before writing
+    icc: Path | None = None  # press: the print shop's CMYK profile instead of the shipped one
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,7 @@ class BuildResult:
     written: list[Written] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
 
 
 Progress = Callable[[str], None]
@@ -64,30 +82,55 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     env = make_environment(options.layouts)
     renderer = Renderer(options.layouts, options.data)
     date = build_date(campaign.contacts.updated)
-    files: dict[str, bytes] = {}
-    pages: dict[str, int] = {}
-    for lang in campaign.letters:
-        strings = load_strings(options.layouts, lang)
-        parts: list[tuple[str, bytes]] = []
-        for document in DOCUMENTS:
-            say(f"Mise en page : {document}-{lang}.pdf")
-            context = make_context(campaign, lang, document, strings,
-                                   highlight=options.highlight)
-            html = render_html(env, document, context)
-            rendered = renderer.render_document(html)
-            name = f"{document}-{lang}.pdf"
-            files[name] = renderer.write_pdf(rendered, name, date, source=html)
-            parts.append((strings[f"document_{document}"], files[name]))
-            pages[name] = len(rendered.pages)
-            expected = EXPECTED_PAGES[document]
-            if len(rendered.pages) != expected:
-                result.warnings.append(Problem(
-                    _overflow_message(document, expected, len(rendered.pages), len(names)),
-                    options.out / name))
-        say(f"Assemblage : flyer-{lang}.pdf")
-        name = f"flyer-{lang}.pdf"
-        files[name] = merge_pdfs(parts, campaign.letters[lang].title, pdf_identifier(name, parts))
-        pages[name] = sum(pages[f"{document}-{lang}.pdf"] for document in DOCUMENTS)
+    profiles = [make_profile(name, options.out, options.layouts, options.icc)
+                for name in dict.fromkeys(options.profiles)]
+    outputs: list[tuple[Profile, dict[str, bytes]]] = []
+    pages: dict[Path, int] = {}
+    for profile in profiles:
+        files: dict[str, bytes] = {}
+        outputs.append((profile, files))
+        for lang in campaign.letters:
+            strings = load_strings(options.layouts, lang)
+            documents = []
+            sources: list[str] = []
+            parts: list[tuple[str, bytes]] = []
+            for document in DOCUMENTS:
+                name = f"{document}-{lang}.pdf"
+                say(f"Mise en page ({profile.name}) : {name}")
+                html, rendered = _render(env, renderer, campaign, lang, document, strings,
+                                         profile, options)
+                documents.append(rendered)
+                sources.append(html)
+                files[name] = _write(renderer, profile, rendered, name, date, html)
+                parts.append((strings[f"document_{document}"], files[name]))
+                pages[profile.folder / name] = len(rendered.pages)
+                _warn_page_count(result, profile, document, len(rendered.pages), name,
+                                 len(names))
+            say(f"Assemblage ({profile.name}) : flyer-{lang}.pdf")
+            name = f"flyer-{lang}.pdf"
+            title = campaign.letters[lang].title
+            if profile.name == "office":
+                # A PDF merge is ~10× cheaper than painting every page again, and the
+                # office file claims no conformance that the merge would drop.
+                files[name] = merge_pdfs(parts, title, pdf_identifier(name, parts))
+            else:
+                # PDF/X and PDF/UA must survive the merge: it happens inside WeasyPrint.
+                files[name] = _write(renderer, profile, merge_documents(documents, title),
+                                     name, date, "".join(sources))
+            pages[profile.folder / name] = sum(len(d.pages) for d in documents)
+            if profile.name == "office":
+                name = f"leaflet-a5-{lang}.pdf"
+                say(f"Mise en page : {name}")
+                html, rendered = _render(env, renderer, campaign, lang, "leaflet-a5",
+                                         strings, profile, options)
+                files[name] = _write(renderer, profile, rendered, name, date, html)
+                pages[profile.folder / name] = len(rendered.pages)
+                _warn_page_count(result, profile, "leaflet-a5", len(rendered.pages),
+                                 name, len(names))
+                name = f"leaflet-a5-2up-{lang}.pdf"
+                a5 = files[f"leaflet-a5-{lang}.pdf"]
+                files[name] = impose_two_up(a5, pdf_identifier(name, [("a5", a5)]))
+                pages[profile.folder / name] = len(rendered.pages)
     result.warnings.extend(Problem(f"WeasyPrint : {m}") for m in dict.fromkeys(renderer.warnings))
     result.warnings.extend(
         Problem(f"des caractères absents de la police du modèle ont été imprimés avec "
@@ -98,12 +141,16 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
         result.hints.append(
             "libharfbuzz-subset est absent : le rendu des polices est environ 3× plus lent "
             "(Debian/Ubuntu : sudo apt install libharfbuzz-subset0)")
-    for path in write_atomically(options.out, files):
-        result.written.append(Written(path, pages[path.name], path.stat().st_size))
+    say("Contrôle des fichiers produits")
+    result.checks = _preflight(outputs, options.check)
+    for profile, files in outputs:
+        for path in write_atomically(profile.folder, files):
+            result.written.append(Written(path, pages[path], path.stat().st_size))
     return result
 
 
-DOCUMENT_LABELS = {"leaflet": "le dépliant", "letter": "la lettre", "poster": "l'affiche"}
+DOCUMENT_LABELS = {"leaflet": "le dépliant", "leaflet-a5": "le dépliant A5",
+                   "letter": "la lettre", "poster": "l'affiche"}
 
 
 def _overflow_message(document: str, expected: int, actual: int, services: int) -> str:
@@ -119,6 +166,64 @@ def _overflow_message(document: str, expected: int, actual: int, services: int) 
     return (f"{label} devait tenir sur {pages(expected)} et en fait {actual} : {what} "
             f"des {services} services est trop longue ; rien n'est coupé, la suite passe sur "
             f"les pages suivantes. Pour revenir à {pages(expected)}, raccourcissez {fix}")
+
+
+def _render(env: ImmutableSandboxedEnvironment, renderer: Renderer, campaign: Campaign,
+            lang: str, document: str, strings: dict[str, str], profile: Profile,
+            options: BuildOptions) -> tuple[str, Document]:
+    """One document of one language laid out with the profile's stylesheets: its HTML
+    (the PDF's ID is derived from it) and WeasyPrint's document."""
+    template, extra = VARIANTS.get(document, (document, ()))
+    style = replace(profile.style,
+                    stylesheets=extra + profile.stylesheets(options.layouts, template))
+    context = make_context(campaign, lang, document, strings, style,
+                           highlight=options.highlight)
+    html = render_html(env, template, context)
+    return html, renderer.render_document(html, icc=profile.icc)
+
+
+def _write(renderer: Renderer, profile: Profile, document: Document, name: str,
+           date: dt.datetime, source: str) -> bytes:
+    pdf = renderer.write_pdf(document, name, date, source=source, **profile.pdf_options)
+    if profile.condition is not None:
+        pdf = finish_press(pdf, profile.condition)
+    return pdf
+
+
+def _warn_page_count(result: BuildResult, profile: Profile, document: str, count: int,
+                     name: str, services: int) -> None:
+    expected = EXPECTED_PAGES[document]
+    # The web layout is one table that may flow over pages: its length is not a fault.
+    if count != expected and profile.name != "web":
+        result.warnings.append(Problem(_overflow_message(document, expected, count, services),
+                                       profile.folder / name))
+
+
+def _preflight(outputs: list[tuple[Profile, dict[str, bytes]]], render: bool
+               ) -> list[CheckResult]:
+    """Check what this build is about to write; refuse to write a file that fails.
+
+    The structural checks (boxes, fonts, colours, conformance markers) read the bytes
+    with pypdf; `render` adds the page renders and QR decoding (pypdfium2, zxing-cpp).
+    """
+    from flyer.check import check_pdf
+
+    results: list[CheckResult] = []
+    problems: list[Problem] = []
+    for profile, files in outputs:
+        for name, data in files.items():
+            for check in check_pdf(data, str(profile.folder / name), profile.name,
+                                   render=render):
+                results.append(check)
+                if not check.ok:
+                    problems.append(Problem(
+                        f"contrôle « {check.label} » échoué : trouvé {check.found} ; "
+                        f"attendu {check.expected}", profile.folder / name))
+    if problems:
+        problems.insert(0, Problem("flyer a produit des fichiers qui ne passent pas son propre "
+                                   "contrôle (erreur de mise en page ou de flyer)"))
+        raise FlyerError(problems=problems)
+    return results
 
 
 def _unknown_service(name: str, names: list[str]) -> str:

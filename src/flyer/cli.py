@@ -74,15 +74,32 @@ def build(
         help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")] = "all",
     for_: Annotated[str | None, typer.Option(
         "--for", help="Nom d'un service à mettre en avant comme « Votre contact ».")] = None,
+    profile: Annotated[str, typer.Option(
+        help="office (imprimante de l'école), press (imprimeur : PDF/X-4, CMJN, fond perdu), "
+             "web (site : PDF/UA accessible) ou all.")] = "office",
+    check: Annotated[bool, typer.Option(
+        "--check", help="Contrôle aussi chaque page rendue : codes QR lus, taille du texte.")
+    ] = False,
+    icc: Annotated[Path | None, typer.Option(
+        help="Profil ICC CMJN de l'imprimeur pour --profile press (par défaut : "
+             "ISO Coated v2 / FOGRA39 fourni).")] = None,
 ) -> None:
     """Produit le dépliant, la lettre, l'affiche et le dossier complet, par langue."""
     from flyer.build import BuildOptions
     from flyer.build import build as run_build
+    from flyer.profiles import PROFILES
+
+    profiles = PROFILES if profile == "all" else tuple(
+        x.strip() for x in profile.split(",") if x.strip())
+    unknown = [p for p in profiles if p not in PROFILES]
+    if unknown or not profiles:
+        raise FlyerError(f"profil « {', '.join(unknown) or profile} » inconnu ; profils : "
+                         f"{', '.join(PROFILES)} ou all")
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     langs = () if lang == "all" else tuple(x.strip() for x in lang.split(",") if x.strip())
     options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=langs,
-                           highlight=for_)
+                           highlight=for_, profiles=profiles, check=check, icc=icc)
     with err.status("Préparation…") as status:
         result = run_build(options, progress=lambda message: status.update(message + "…"))
     for warning in result.warnings:
@@ -96,6 +113,44 @@ def build(
     for written in result.written:
         table.add_row(str(written.path), str(written.pages), _size(written.size))
     out.print(table)
+    if result.checks:
+        files = len({c.file for c in result.checks})
+        out.print(f"Contrôle : {len(result.checks)} vérifications sur {files} fichiers, "
+                  "toutes réussies.")
+
+
+@app.command("check")
+@reports_user_errors
+def check_command(
+    files: Annotated[list[Path], typer.Argument(help="Fichiers PDF à contrôler.")],
+    profile: Annotated[str | None, typer.Option(
+        help="office, press ou web ; par défaut, deviné d'après le fichier "
+             "(PDF/X → press, PDF/UA → web).")] = None,
+) -> None:
+    """Contrôle des PDF avant impression ou publication ; code 1 si un contrôle échoue."""
+    from flyer.check import PROFILES, check_files
+
+    # pypdf logs what it repairs in a damaged file; the table already says it failed.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    if profile is not None and profile not in PROFILES:
+        raise FlyerError(f"profil « {profile} » inconnu ; profils : {', '.join(PROFILES)}")
+    results = check_files(files, profile)
+    table = Table(title=f"Contrôle ({profile or 'profil deviné'})", title_justify="left",
+                  show_lines=False)
+    table.add_column("fichier", overflow="fold")
+    table.add_column("contrôle")
+    table.add_column("résultat")
+    table.add_column("trouvé", overflow="fold")
+    table.add_column("attendu", overflow="fold")
+    for r in results:
+        verdict = "[green]OK[/]" if r.ok else "[bold red]ÉCHEC[/]"
+        table.add_row(Path(r.file).name, r.label, verdict, r.found, r.expected)
+    out.print(table)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        err.print(f"[bold red]{len(failed)} contrôle(s) échoué(s)[/] sur {len(results)}.")
+        raise typer.Exit(1)
+    out.print(f"{len(results)} contrôles réussis.")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from flyer.qr import QUIET_ZONE, mailto_uri, qr_data_uri, qr_matrix
 DOCUMENTS = ("leaflet", "letter", "poster")
 
 # Smallest printed QR symbol (without its quiet zone), per document: PRINT-NOTES.md.
-MIN_QR_SYMBOL_MM = {"leaflet": 20.0, "letter": 20.0, "poster": 30.0}
+MIN_QR_SYMBOL_MM = {"leaflet": 20.0, "leaflet-a5": 20.0, "letter": 20.0, "poster": 30.0}
 
 # French typography: a no-break space keeps « ? : ; ! » with the word before them.
 _FRENCH_SPACE = re.compile(r" ([?:;!»])")
@@ -33,6 +33,10 @@ class Style:
     """Per-profile choices that reach the templates (colour of the QR modules, etc.)."""
 
     qr_color: str = "#000"
+    qr_background: str = "#fff"
+    profile: str = "office"  # office, press or web: the web layout puts contacts in a table
+    # Extra stylesheets (layouts/…), linked after the document's own so they override it.
+    stylesheets: tuple[str, ...] = ()
 
 
 def typeset(text: str, lang: str) -> str:
@@ -75,7 +79,7 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str], style:
         "email": email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": qr_data_uri(mailto, style.qr_color) if mailto else None,
+        "qr_src": qr_data_uri(mailto, style.qr_color, style.qr_background) if mailto else None,
         "qr_alt": strings["qr_alt"].format(email=email) if email else None,
         "highlight": highlight,
     }
@@ -103,6 +107,8 @@ def make_context(
     return {
         "lang": lang,
         "document": document,
+        "profile": style.profile,
+        "stylesheets": list(style.stylesheets),
         "t": strings,
         "letter": {
             "title": typeset(letter.title, lang),

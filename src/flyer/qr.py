@@ -77,22 +77,26 @@ def _same_run(row: tuple[bool, ...], covered: list[bool], start: int, end: int) 
 
 
 @lru_cache(maxsize=1024)
-def qr_svg(payload: str, color: str = "#000") -> str:
-    """A vector SVG of the code: white background (the quiet zone) and one dark path."""
+def qr_svg(payload: str, color: str = "#000", background: str = "#fff") -> str:
+    """A vector SVG of the code: a light background (the quiet zone) and one dark path.
+
+    Both colours are parameters: press files need `device-cmyk()` for both, since a
+    white written as `#fff` is still an RGB colour operator in a PDF/X file.
+    """
     matrix = qr_matrix(payload)
     size = len(matrix)
     path = "".join(f"M{x} {y}h{w}v{h}h-{w}z" for x, y, w, h in dark_rectangles(matrix))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
         f'width="{size}" height="{size}" shape-rendering="crispEdges">'
-        f'<rect width="{size}" height="{size}" fill="#fff"/>'
+        f'<rect width="{size}" height="{size}" fill="{background}"/>'
         f'<path fill="{color}" d="{path}"/></svg>'
     )
 
 
-def qr_data_uri(payload: str, color: str = "#000") -> str:
+def qr_data_uri(payload: str, color: str = "#000", background: str = "#fff") -> str:
     """The SVG as a `data:` URI, for an `<img>` that can carry an alt text."""
-    svg = qr_svg(payload, color).encode("utf-8")
+    svg = qr_svg(payload, color, background).encode("utf-8")
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 

@@ -103,20 +103,28 @@ class Renderer:
     font_config: FontConfiguration = field(init=False)
     warnings: list[str] = field(default_factory=list)  # WeasyPrint's own
     fallbacks: list[tuple[str, str]] = field(default_factory=list)  # (file, system family)
+    _cmyk: dict[Path, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.fetcher = RestrictedFetcher([self.layouts, self.data])
         self.font_config = _recording_font_configuration()
 
-    def render_document(self, html: str) -> Document:
-        """Lay out one HTML document; its stylesheets and fonts come through the fetcher."""
+    def render_document(self, html: str, icc: Path | None = None) -> Document:
+        """Lay out one HTML document; its stylesheets and fonts come through the fetcher.
+
+        With `icc`, `device-cmyk()` colours are tied to that CMYK profile, which a
+        PDF/X write then embeds as the output intent.
+        """
         from weasyprint import HTML
 
         base_url = self.layouts.resolve().as_uri() + "/"
+        options: dict[str, Any] = {}
+        if icc is not None:
+            options = self._cmyk_options(icc)
         with collect_warnings() as messages:
             document = HTML(
                 string=html, base_url=base_url, url_fetcher=self.fetcher
-            ).render(font_config=self.font_config)
+            ).render(font_config=self.font_config, **options)
         self._keep(messages)
         self._drop_attachments(document)
         return document
@@ -138,6 +146,32 @@ class Renderer:
         if dropped:
             self.warnings.append(f"pièce jointe ignorée ({dropped}) : les documents imprimés "
                                  "n'embarquent aucun fichier (rel=\"attachment\")")
+
+    def _cmyk_options(self, icc: Path) -> dict[str, Any]:
+        """`render()` options for one CMYK profile, parsed once per process.
+
+        The `@color-profile` rule is built here rather than written in press.css so a
+        print shop's own profile (`--icc`, anywhere on disk) can replace the shipped one;
+        that one file is added to what the fetcher may read.
+        """
+        from weasyprint import CSS
+
+        path = icc.resolve()
+        if path not in self._cmyk:
+            if path not in self.fetcher.roots:
+                self.fetcher.roots.append(path)
+            profiles: dict[str, Any] = {}
+            # Without `components` WeasyPrint 70 crashes on the rule (PRINT-NOTES.md).
+            rule = (f'@color-profile device-cmyk {{ src: url("{path.as_uri()}"); '
+                    "components: c, m, y, k }")
+            with collect_warnings() as messages:
+                sheet = CSS(string=rule, url_fetcher=self.fetcher,
+                            font_config=self.font_config, color_profiles=profiles)
+            self._keep(messages)
+            for profile in profiles.values():
+                _embed_exact_bytes(profile, path.read_bytes())
+            self._cmyk[path] = {"stylesheets": [sheet], "color_profiles": profiles}
+        return self._cmyk[path]
 
     def write_pdf(self, document: Document, name: str, date: dt.datetime,
                   source: str = "", **options: Any) -> bytes:
@@ -164,3 +198,27 @@ class Renderer:
     def _keep(self, messages: list[str]) -> None:
         # WeasyPrint repeats each refusal in English; the fetcher's own line already says it.
         self.warnings.extend(m for m in messages if "RefusedURL" not in m)
+
+
+class _ExactProfile:
+    """Stands in for a Pillow `ImageCmsProfile` inside WeasyPrint's `ColorProfile`.
+
+    WeasyPrint embeds `ImageCmsProfile.tobytes()`, LittleCMS's re-serialization, which
+    changes once a missing tag has been looked up (its output-intent name does that):
+    the first PDF of a build embedded the file as shipped, the next ones a copy 60 bytes
+    longer. Embedding the file's own bytes keeps every PDF's output profile identical to
+    the ICC file the output condition names.
+    """
+
+    def __init__(self, original: Any, data: bytes) -> None:
+        self.profile = original.profile
+        self._data = data
+
+    def tobytes(self) -> bytes:
+        return self._data
+
+
+def _embed_exact_bytes(color_profile: Any, data: bytes) -> None:
+    original = getattr(color_profile, "_profile", None)
+    if original is not None and hasattr(original, "profile"):
+        color_profile._profile = _ExactProfile(original, data)

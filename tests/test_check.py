@@ -1,0 +1,155 @@
+"""`flyer check` and the preflight the build runs on its own output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flyer.build import BuildOptions, BuildResult, build
+from flyer.check import check_pdf, operations
+from flyer.cli import app
+from flyer.errors import FlyerError
+from flyer.qr import mailto_uri, qr_data_uri
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = ["leaflet-fr.pdf", "letter-fr.pdf", "poster-fr.pdf", "flyer-fr.pdf"]
+runner = CliRunner()
+
+
+def _failed(results: list) -> dict[str, str]:
+    return {r.label: r.found for r in results if not r.ok}
+
+
+def test_tokenizer_skips_strings_and_reads_operands() -> None:
+    stream = (b"BT /F1 12 Tf (a rg \\) (nested) RG) Tj [(x) -20 <00ff>] TJ ET\n"
+              b"0.1 0.2 0.3 rg /Cs1 cs .5 scn q 1 0 0 1 -4.5 +3 cm /Im0 Do Q")
+    ops = list(operations(stream))
+    assert [op for _, op in ops] == [b"BT", b"Tf", b"Tj", b"TJ", b"ET", b"rg", b"cs", b"scn",
+                                     b"q", b"cm", b"Do", b"Q"]
+    assert ops[5][0] == [0.1, 0.2, 0.3]
+    assert ops[6][0] == ["/Cs1"] and ops[7][0] == [0.5]
+    assert ops[9][0] == [1, 0, 0, 1, -4.5, 3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_press_files_pass_every_press_check_including_qr_decoding(
+        profiles_build: tuple[Path, BuildResult], name: str) -> None:
+    results = check_pdf(profiles_build[0] / "press" / name, name, "press", render=True)
+    assert not _failed(results), _failed(results)
+    labels = {r.label for r in results}
+    assert {"Fond perdu (BleedBox)", "Profil de sortie (output intent)", "Version PDF/X",
+            "Espaces de couleur", "Codes QR lus à la résolution d'impression"} <= labels
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_web_files_pass_every_web_check(
+        profiles_build: tuple[Path, BuildResult], name: str) -> None:
+    results = check_pdf(profiles_build[0] / "web" / name, name, "web", render=False)
+    assert not _failed(results), _failed(results)
+    assert {"Balisage (PDF/UA)", "Langue (/Lang)", "Titres dans l'ordre",
+            "Tableau des contacts", "Texte de remplacement des images"} <= {
+        r.label for r in results}
+
+
+def test_cli_check_passes_the_office_set_with_the_profile_guessed(
+        seed_build: tuple[Path, BuildResult]) -> None:
+    out = seed_build[0]
+    files = sorted(str(p) for p in out.glob("*.pdf"))
+    assert len(files) == 6
+    result = runner.invoke(app, ["check", *files], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "ÉCHEC" not in result.output and "contrôles réussis" in result.output
+
+
+def test_cli_check_press_on_the_office_poster_fails_and_says_why(
+        seed_build: tuple[Path, BuildResult]) -> None:
+    poster = seed_build[0] / "poster-fr.pdf"
+    result = runner.invoke(app, ["check", "--profile", "press", str(poster)],
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    failed = _failed(check_pdf(poster, "poster-fr.pdf", "press", render=False))
+    assert "RVB" in failed["Espaces de couleur"]  # RGB
+    assert failed["Fond perdu (BleedBox)"].startswith("0.0 mm")  # no bleed
+    assert failed["Profil de sortie (output intent)"] == "aucun"  # no output intent
+    assert failed["Version PDF/X"] == "aucune"
+    for words in ("Espaces de couleur", "RVB", "Fond perdu", "Profil de sortie", "ÉCHEC"):
+        assert words in result.output
+
+
+def test_cli_check_web_on_the_office_leaflet_fails_on_tagging(
+        seed_build: tuple[Path, BuildResult]) -> None:
+    failed = _failed(check_pdf(seed_build[0] / "leaflet-fr.pdf", "l", "web", render=False))
+    assert {"Balisage (PDF/UA)", "Tableau des contacts"} <= set(failed)
+
+
+def test_a_qr_code_too_small_to_scan_fails_the_render_check(tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    email = "cpms.libre.mouscron@skynet.be"
+    html = (f'<html lang="fr"><body style="font-size: 12pt"><p>{email}</p>'
+            f'<img src="{qr_data_uri(mailto_uri(email))}" alt="QR" '
+            'style="width: 6mm; height: 6mm"></body></html>')
+    pdf = HTML(string=html).write_pdf()
+    failed = _failed(check_pdf(pdf, "tiny.pdf", "office", render=True))
+    assert "adresse sans code lisible" in failed["Codes QR lus à la résolution d'impression"]
+
+
+def test_text_too_close_to_the_trim_fails_the_safe_zone_check() -> None:
+    from weasyprint import HTML
+
+    html = ('<html lang="fr"><head><style>@page { size: A4; margin: 2mm }</style></head>'
+            '<body style="font-size: 12pt"><p>Au bord de la coupe</p></body></html>')
+    results = check_pdf(HTML(string=html).write_pdf(), "edge.pdf", "office", render=True)
+    row = next(r for r in results if r.label == "Texte loin de la coupe (TrimBox)")
+    assert not row.ok and float(row.found.split()[0]) < 5
+
+
+def test_build_refuses_to_write_press_files_with_an_rgb_colour(
+        layouts_copy: Path, tmp_path: Path) -> None:
+    press_css = layouts_copy / "press.css"
+    press_css.write_text(press_css.read_text(encoding="utf-8")
+                         + "\n.card .name { color: #c00000; }\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(FlyerError) as caught:
+        build(BuildOptions(data=ROOT / "data", layouts=layouts_copy, out=out,
+                           profiles=("press",), langs=("fr",)))
+    message = str(caught.value)
+    assert "Espaces de couleur" in message and "RVB" in message
+    assert not out.exists()
+
+
+def test_a_plain_build_never_imports_the_checking_libraries(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from flyer.build import BuildOptions, build\n"
+        f"build(BuildOptions(data=Path({str(ROOT / 'data')!r}), "
+        f"layouts=Path({str(ROOT / 'layouts')!r}), out=Path({str(tmp_path)!r})))\n"
+        "print(sorted(m for m in ('pikepdf', 'pypdfium2', 'zxingcpp') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+    assert (tmp_path / "leaflet-a5-2up-fr.pdf").is_file()
+
+
+def test_cli_build_rejects_an_unknown_profile_with_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--profile", "imprimeur", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "profil « imprimeur » inconnu" in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_check_accepts_an_address_repeated_on_the_front_for_the_readers_contact(
+        tmp_path: Path) -> None:
+    """--for prints the contact's address on page 1; its code is on page 2: that is fine."""
+    result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path,
+                                highlight="La Passerelle", check=True))
+    qr_rows = [r for r in result.checks if r.label.startswith("Codes QR")]
+    assert len(qr_rows) == 6 and all(r.ok for r in qr_rows)
+    leaflet = next(r for r in qr_rows if r.file.endswith("/leaflet-fr.pdf"))
+    assert "p.2" in leaflet.found and "mailto:" in leaflet.found
