@@ -43,7 +43,7 @@ def write_schools(path: Path, count: int) -> list[str]:
     """A CSV of `count` fictional schools; returns the service of each row."""
     from flyer.load import load_contacts
 
-    services = [c.name for c in load_contacts(ROOT / "data").contacts]
+    services = [c.name for c in load_contacts(ROOT / "data")[0].contacts]
     rows = []
     for i in range(count):
         name = f"{KINDS[i % len(KINDS)]} {PLACES[(i // len(KINDS)) % len(PLACES)]} n° {i + 1}"
