@@ -150,3 +150,29 @@ def bookmarks(path: Path) -> list[tuple[str, int]]:
         for item in reader.outline
         if not isinstance(item, list)
     ]
+
+
+def chars_outside(path: Path, margins_mm: tuple[float, float, float, float],
+                  tolerance_mm: float = 1.0) -> list[tuple[int, str]]:
+    """Printed characters outside the page's margin box (top, right, bottom, left), per page.
+
+    Text that overflows its box or the page ends up there; an empty list means every
+    character lies where the layout meant it to.
+    """
+    top, right, bottom, left = (m - tolerance_mm for m in margins_mm)
+    outside = []
+    document = pdfium.PdfDocument(path)
+    try:
+        for number, page in enumerate(document):
+            width, height = (v * MM_PER_PT for v in page.get_size())
+            textpage = page.get_textpage()
+            for index in range(textpage.count_chars()):
+                char = chr(pdfium.raw.FPDFText_GetUnicode(textpage, index))
+                if char.isspace() or char in "\u00ad\ufffe\x02":
+                    continue
+                x0, y0, x1, y1 = (v * MM_PER_PT for v in textpage.get_charbox(index))
+                if x0 < left or x1 > width - right or y0 < bottom or y1 > height - top:
+                    outside.append((number, char))
+        return outside
+    finally:
+        document.close()

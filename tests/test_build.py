@@ -32,12 +32,13 @@ def out(seed_build: tuple[Path, BuildResult]) -> Path:
     return seed_build[0]
 
 
-def test_build_writes_the_office_files_and_reports_them(
+def test_build_writes_the_office_files_per_language_and_reports_them(
     seed_build: tuple[Path, BuildResult],
 ) -> None:
     out, result = seed_build
     assert sorted(w.path.name for w in result.written) == sorted(
-        [*DOCUMENTS, "flyer-fr.pdf", "leaflet-a5-fr.pdf", "leaflet-a5-2up-fr.pdf"])
+        name.replace("-fr", f"-{lang}") for lang in ("fr", "nl")
+        for name in [*DOCUMENTS, "flyer-fr.pdf", "leaflet-a5-fr.pdf", "leaflet-a5-2up-fr.pdf"])
     for written in result.written:
         assert written.path.parent == out and written.size == written.path.stat().st_size
     assert not list(out.glob(".*.tmp")), "temporary files left behind"

@@ -59,7 +59,7 @@ def test_cli_check_passes_the_office_set_with_the_profile_guessed(
         seed_build: tuple[Path, BuildResult]) -> None:
     out = seed_build[0]
     files = sorted(str(p) for p in out.glob("*.pdf"))
-    assert len(files) == 6
+    assert len(files) == 12  # six files in French, six in Dutch
     result = runner.invoke(app, ["check", *files], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "ÉCHEC" not in result.output and "contrôles réussis" in result.output
@@ -150,6 +150,6 @@ def test_build_check_accepts_an_address_repeated_on_the_front_for_the_readers_co
     result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path,
                                 highlight="La Passerelle", check=True))
     qr_rows = [r for r in result.checks if r.label.startswith("Codes QR")]
-    assert len(qr_rows) == 6 and all(r.ok for r in qr_rows)
+    assert len(qr_rows) == 12 and all(r.ok for r in qr_rows)  # six files × fr, nl
     leaflet = next(r for r in qr_rows if r.file.endswith("/leaflet-fr.pdf"))
     assert "p.2" in leaflet.found and "mailto:" in leaflet.found

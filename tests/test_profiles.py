@@ -58,7 +58,8 @@ def test_press_build_writes_the_four_files_in_press_folder(
         profiles_build: tuple[Path, BuildResult]) -> None:
     out, result = profiles_build
     assert sorted(str(w.path.relative_to(out)) for w in result.written) == sorted(
-        [f"press/{n}" for n in NAMES] + [f"web/{n}" for n in NAMES])
+        f"{profile}/{n.replace('-fr', f'-{lang}')}" for profile in ("press", "web")
+        for lang in ("fr", "nl") for n in NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

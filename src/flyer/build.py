@@ -29,10 +29,13 @@ if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     from weasyprint import Document
 
+    from flyer.batch import SchoolOutcome
     from flyer.check import CheckResult
     from flyer.model import Campaign
 
 EXPECTED_PAGES = {"leaflet": 2, "leaflet-a5": 2, "letter": 2, "poster": 1}
+# Documents laid out once more with the layouts' `compact` rules when they overflow.
+COMPACT_DOCUMENTS = ("leaflet", "letter", "poster")
 # Document variants drawn from another document's template with a stylesheet on top.
 VARIANTS = {"leaflet-a5": ("leaflet", ("leaflet-a5.css",))}
 
@@ -47,6 +50,7 @@ class BuildOptions:
     profiles: tuple[str, ...] = ("office",)  # office, press, web (flyer.profiles)
     check: bool = False  # also render every page and decode every QR code before writing
     icc: Path | None = None  # press: the print shop's CMYK profile instead of the shipped one
+    schools: Path | None = None  # --schools: one leaflet per row of this CSV (batch.py)
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,30 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    schools: list[SchoolOutcome] = field(default_factory=list)  # --schools: one per CSV row
+    schools_file: Path | None = None
+
+    @property
+    def set_aside(self) -> list[SchoolOutcome]:
+        return [outcome for outcome in self.schools if not outcome.built]
 
 
 Progress = Callable[[str], None]
+Tick = Callable[[int, int], None]  # (documents done, documents in all)
 
 
-def build(options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+def output_folder(options: BuildOptions) -> Path:
+    """Where a build writes: `out/`, or `out/for/<service>/` for a --for build, so that
+    a personalised set never overwrites the general one."""
+    if options.highlight is None:
+        return options.out
+    from flyer.schools import slugify
+
+    return options.out / "for" / slugify(options.highlight)
+
+
+def build(options: BuildOptions, progress: Progress | None = None,
+          tick: Tick | None = None) -> BuildResult:
     """Render every document of every language into `options.out`, all or nothing."""
     say = progress or (lambda _message: None)
     for folder, label in ((options.layouts, "mise en page"), (options.data, "données")):
@@ -79,10 +101,12 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildResul
     if options.highlight is not None and options.highlight not in names:
         raise FlyerError(_unknown_service(options.highlight, names), campaign.sources[0])
     result = BuildResult(warnings=list(campaign.warnings))
+    if options.schools is not None:
+        return _build_schools(options, campaign, result, say, tick)
     env = make_environment(options.layouts)
     renderer = Renderer(options.layouts, options.data)
     date = build_date(campaign.contacts.updated)
-    profiles = [make_profile(name, options.out, options.layouts, options.icc)
+    profiles = [make_profile(name, output_folder(options), options.layouts, options.icc)
                 for name in dict.fromkeys(options.profiles)]
     outputs: list[tuple[Profile, dict[str, bytes]]] = []
     pages: dict[Path, int] = {}
@@ -179,7 +203,41 @@ def _render(env: ImmutableSandboxedEnvironment, renderer: Renderer, campaign: Ca
     context = make_context(campaign, lang, document, strings, style,
                            highlight=options.highlight)
     html = render_html(env, template, context)
-    return html, renderer.render_document(html, icc=profile.icc)
+    rendered = renderer.render_document(html, icc=profile.icc)
+    # (Not the A5 leaflet: it is already as tight as 10 pt allows.)
+    if (len(rendered.pages) > EXPECTED_PAGES[document] and profile.name != "web"
+            and document in COMPACT_DOCUMENTS):
+        # A wordier language or a longer list: the layouts' tighter spacing, once.
+        html = render_html(env, template, {**context, "compact": True})
+        rendered = renderer.render_document(html, icc=profile.icc)
+    return html, rendered
+
+
+def _build_schools(options: BuildOptions, campaign: Campaign, result: BuildResult,
+                   say: Progress, tick: Tick | None) -> BuildResult:
+    """--schools: the batch renders (see batch.py); here the files are written, all at the end."""
+    from flyer.batch import build_schools
+
+    if options.highlight is not None:
+        raise FlyerError("--for et --schools ne vont pas ensemble : avec --schools, chaque "
+                         "école a pour contact le service de sa ligne")
+    if tuple(options.profiles) != ("office",):
+        raise FlyerError("--schools produit des dépliants pour le profil office seulement ; "
+                         "retirez --profile (l'imprimeur reçoit schools-<langue>.pdf)")
+    assert options.schools is not None
+    if not options.schools.is_file():
+        raise FlyerError("fichier des écoles introuvable", options.schools)
+    say("Mise en page des dépliants par école")
+    batch = build_schools(options.schools, options.data, options.layouts, options.out,
+                          campaign, tick=tick)
+    result.warnings.extend(batch.warnings)
+    result.schools = batch.outcomes
+    result.schools_file = options.schools
+    # Each school's folder, then the merged files: every file whole or not there at all.
+    for folder, files in batch.files.items():
+        for path in write_atomically(folder, files):
+            result.written.append(Written(path, batch.pages[path], path.stat().st_size))
+    return result
 
 
 def _write(renderer: Renderer, profile: Profile, document: Document, name: str,

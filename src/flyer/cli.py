@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from flyer.errors import FlyerError
+
+if TYPE_CHECKING:
+    from flyer.build import BuildResult
 
 app = typer.Typer(
     help="Transforme une lettre et une liste de contacts en documents prêts à imprimer.",
@@ -73,7 +76,12 @@ def build(
     lang: Annotated[str, typer.Option(
         help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")] = "all",
     for_: Annotated[str | None, typer.Option(
-        "--for", help="Nom d'un service à mettre en avant comme « Votre contact ».")] = None,
+        "--for", help="Nom d'un service à mettre en avant comme « Votre contact » ; "
+        "les fichiers vont dans OUT/for/<service>/.")] = None,
+    schools: Annotated[Path | None, typer.Option(
+        help="Fichier CSV des écoles (school;service;contact;phone;email) : un dépliant "
+        "par école dans OUT/schools/<école>/, et schools-<langue>.pdf pour l'imprimeur.")
+    ] = None,
     profile: Annotated[str, typer.Option(
         help="office (imprimante de l'école), press (imprimeur : PDF/X-4, CMJN, fond perdu), "
              "web (site : PDF/UA accessible) ou all.")] = "office",
@@ -99,13 +107,51 @@ def build(
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     langs = () if lang == "all" else tuple(x.strip() for x in lang.split(",") if x.strip())
     options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=langs,
-                           highlight=for_, profiles=profiles, check=check, icc=icc)
-    with err.status("Préparation…") as status:
-        result = run_build(options, progress=lambda message: status.update(message + "…"))
+                           highlight=for_, profiles=profiles, check=check, icc=icc,
+                           schools=schools)
+    if schools is None:
+        with err.status("Préparation…") as status:
+            result = run_build(options, progress=lambda message: status.update(message + "…"))
+    else:
+        with _progress_bar() as bar:
+            task = bar.add_task("Préparation…", total=None)
+            result = run_build(
+                options,
+                progress=lambda message: bar.update(task, description=message + "…"),
+                tick=lambda done, total: bar.update(task, completed=done, total=total))
+    _report(result)
+    if result.set_aside:
+        raise typer.Exit(1)
+
+
+def _progress_bar() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("reste"), TimeRemainingColumn(), TimeElapsedColumn(),
+                    console=err, transient=True)
+
+
+# A batch of a few hundred schools lists only the rows set aside, and a count of the others.
+MAX_SCHOOL_ROWS = 30
+
+
+def _report(result: BuildResult) -> None:
+    """Warnings, then the files written (or, for --schools, one line per school)."""
     for warning in result.warnings:
         err.print(f"[yellow]Attention :[/] {escape(str(warning))}", highlight=False, soft_wrap=True)
     for hint in result.hints:
         err.print(f"[dim]Conseil : {escape(hint)}[/]", soft_wrap=True)
+    if result.schools:
+        _report_schools(result)
+        return
     table = Table(title="Fichiers écrits", title_justify="left")
     table.add_column("fichier")
     table.add_column("pages", justify="right")
@@ -151,6 +197,71 @@ def check_command(
         err.print(f"[bold red]{len(failed)} contrôle(s) échoué(s)[/] sur {len(results)}.")
         raise typer.Exit(1)
     out.print(f"{len(results)} contrôles réussis.")
+
+
+def _report_schools(result: BuildResult) -> None:
+    built = [s for s in result.schools if s.built]
+    table = Table(title=f"Écoles : {len(built)} construites, {len(result.set_aside)} écartées",
+                  title_justify="left")
+    table.add_column("ligne", justify="right")
+    table.add_column("école")
+    table.add_column("résultat")
+    table.add_column("fichiers ou raison")
+    shown = result.schools if len(result.schools) <= MAX_SCHOOL_ROWS else result.set_aside
+    for school in shown:
+        if school.built:
+            folder = school.files[0].parent if school.files else Path()
+            table.add_row(str(school.line), escape(school.school), "[green]construite[/]",
+                          escape(f"schools/{folder.name}/ ({len(school.files)} PDF)"))
+        else:
+            table.add_row(str(school.line), escape(school.school or "—"), "[red]écartée[/]",
+                          escape(school.why or ""))
+    if len(shown) < len(result.schools):
+        table.add_row("", f"… et {len(built)} autres", "[green]construites[/]", "")
+    out.print(table)
+    merged = [w for w in result.written if w.path.name.startswith("schools-")]
+    if merged:
+        files = Table(title="Pour l'imprimeur", title_justify="left")
+        files.add_column("fichier")
+        files.add_column("pages", justify="right")
+        files.add_column("taille", justify="right")
+        for written in merged:
+            files.add_row(str(written.path), str(written.pages), _size(written.size))
+        out.print(files)
+    if result.set_aside:
+        err.print(f"[bold yellow]{len(result.set_aside)} ligne(s) écartée(s)[/] : corrigez-les "
+                  "dans le fichier des écoles puis relancez (les autres sont construites).")
+        for school in result.set_aside:  # unwrapped, "file:line: why", to copy or grep
+            err.print(f"{result.schools_file}:{school.line}: {school.why}", markup=False,
+                      highlight=False, soft_wrap=True)
+
+
+@app.command()
+@reports_user_errors
+def watch(
+    data: Annotated[Path, typer.Option(help="Dossier des données.")] = Path("data"),
+    layouts: Annotated[Path, typer.Option(help="Dossier des modèles de mise en page.")] = Path(
+        "layouts"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Dossier où écrire les PDF.")] = Path(
+        "output"),
+    lang: Annotated[str, typer.Option(
+        help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")] = "all",
+    for_: Annotated[str | None, typer.Option(
+        "--for", help="Nom d'un service à mettre en avant comme « Votre contact ».")] = None,
+) -> None:
+    """Reconstruit les PDF à chaque modification d'un fichier de data/ ou layouts/."""
+    from flyer.build import BuildOptions
+    from flyer.watch import watch as run_watch
+
+    for folder, label in ((layouts, "mise en page"), (data, "données")):
+        if not folder.is_dir():
+            raise FlyerError(f"dossier de {label} introuvable", folder)
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    langs = () if lang == "all" else tuple(x.strip() for x in lang.split(",") if x.strip())
+    options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=langs, highlight=for_)
+    run_watch(options, lambda message: err.print(message, markup=False, highlight=False,
+                                                 soft_wrap=True))
+    err.print("Arrêté.")
 
 
 def main() -> None:

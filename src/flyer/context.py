@@ -14,8 +14,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from flyer.model import Campaign, Contact
-from flyer.qr import QUIET_ZONE, mailto_uri, qr_data_uri, qr_matrix
+from flyer.model import Campaign, Contact, School
+from flyer.qr import QUIET_ZONE, mailto_uri, qr_data_uri, qr_matrix, qr_png_data_uri
 
 DOCUMENTS = ("leaflet", "letter", "poster")
 
@@ -37,6 +37,9 @@ class Style:
     profile: str = "office"  # office, press or web: the web layout puts contacts in a table
     # Extra stylesheets (layouts/…), linked after the document's own so they override it.
     stylesheets: tuple[str, ...] = ()
+    # Batches draw QR codes as 1-bit PNGs: ~10x cheaper to paint than SVG paths, and
+    # deduplicated in a merged file. Black only, so not for a CMYK press file.
+    qr_raster: bool = False
 
 
 def typeset(text: str, lang: str) -> str:
@@ -79,9 +82,22 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str], style:
         "email": email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": qr_data_uri(mailto, style.qr_color, style.qr_background) if mailto else None,
+        "qr_src": (None if not mailto else qr_png_data_uri(mailto) if style.qr_raster
+                   else qr_data_uri(mailto, style.qr_color, style.qr_background)),
         "qr_alt": strings["qr_alt"].format(email=email) if email else None,
         "highlight": highlight,
+    }
+
+
+def school_context(school: School, lang: str) -> dict[str, Any]:
+    """A school's block on its leaflet: its name and its own contact person."""
+    return {
+        "name": typeset(school.school, lang),
+        "contact": typeset(school.contact, lang) if school.contact else None,
+        "phone": school.phone.text if school.phone else None,
+        "phone_uri": school.phone.uri if school.phone else None,
+        "email": school.email,
+        "mailto": mailto_uri(school.email) if school.email else None,
     }
 
 
@@ -92,6 +108,10 @@ def make_context(
     strings: dict[str, str],
     style: Style | None = None,
     highlight: str | None = None,
+    school: dict[str, Any] | None = None,
+    sections: tuple[str, ...] = ("recto", "verso"),
+    compact: bool = False,
+    school_slot: bool = False,
 ) -> dict[str, Any]:
     """Everything `layouts/<document>.html` may use, for one language."""
     style = style or Style()
@@ -119,6 +139,14 @@ def make_context(
         "contacts": contacts,
         "highlight": next((c for c in contacts if c["highlight"]), None),
         "qr_size_mm": qr_size_mm(payloads, document),
+        # A school's own block (--schools): name, contact person, phone, email.
+        "school": school,
+        # Which pages a two-sided layout renders: a batch lays out the shared verso once.
+        "sections": sections,
+        # Tighter spacing, for a recto that does not fit (long translation + school block).
+        "compact": compact,
+        # The recto leaves room at the bottom for a school block drawn over it (batch.py).
+        "school_slot": school_slot,
         "updated": updated.isoformat(),
         "updated_text": strings["updated"].format(date=f"{updated:%d/%m/%Y}"),
     }

@@ -201,6 +201,18 @@ class Letter(BaseModel):
     body: str = Field(min_length=1)
 
 
+class School(BaseModel):
+    """One row of a `--schools` CSV: a school, the service that serves it, its own contact."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    school: Annotated[str, BeforeValidator(_clean_text), Field(min_length=1, max_length=160)]
+    service: Annotated[str, BeforeValidator(_clean_text), Field(min_length=1, max_length=120)]
+    contact: Annotated[str, BeforeValidator(_clean_text), Field(max_length=120)] | None = None
+    phone: PhoneField | None = None
+    email: EmailField | None = None
+
+
 @dataclass
 class Campaign:
     """Everything a build renders: the contacts, one letter per language, what to warn about."""

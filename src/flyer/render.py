@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,6 +94,10 @@ def pdf_identifier(name: str, parts: list[tuple[str, bytes]] | None = None) -> b
     return digest.hexdigest()[:32].encode("ascii")
 
 
+# Exactly how layouts/*.html link their stylesheets; any other form is left to WeasyPrint.
+_STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([A-Za-z0-9_./-]+\.css)">')
+
+
 @dataclass
 class Renderer:
     """Holds what is worth setting up once per process: fonts and the fetcher."""
@@ -104,6 +109,8 @@ class Renderer:
     warnings: list[str] = field(default_factory=list)  # WeasyPrint's own
     fallbacks: list[tuple[str, str]] = field(default_factory=list)  # (file, system family)
     _cmyk: dict[Path, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _sheets: dict[str, Any] = field(default_factory=dict, repr=False)
+    _images: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.fetcher = RestrictedFetcher([self.layouts, self.data])
@@ -172,6 +179,35 @@ class Renderer:
                 _embed_exact_bytes(profile, path.read_bytes())
             self._cmyk[path] = {"stylesheets": [sheet], "color_profiles": profiles}
         return self._cmyk[path]
+
+    def render_reusing_styles(self, html: str) -> Document:
+        """`render_document()` for batches: each layout stylesheet is parsed once per Renderer.
+
+        WeasyPrint parses every `<link>`ed stylesheet (and its @font-face rules) on every
+        render, ~25 ms of a ~60 ms leaflet. Here the links are taken out of the HTML and the
+        parsed sheets passed in, in the same order. They then count as "user" rather than
+        "author" sheets, which only matters against `!important`, unused in `layouts/`.
+        Images are cached across renders too (the QR codes of a batch repeat).
+        """
+        from weasyprint import CSS, HTML
+
+        base_url = self.layouts.resolve().as_uri() + "/"
+        sheets = []
+        for href in _STYLESHEET_LINK.findall(html):
+            if href not in self._sheets:
+                with collect_warnings() as messages:
+                    self._sheets[href] = CSS(url=base_url + href, url_fetcher=self.fetcher,
+                                             font_config=self.font_config)
+                self._keep(messages)
+            sheets.append(self._sheets[href])
+        with collect_warnings() as messages:
+            document = HTML(
+                string=_STYLESHEET_LINK.sub("", html), base_url=base_url,
+                url_fetcher=self.fetcher,
+            ).render(font_config=self.font_config, stylesheets=sheets, cache=self._images)
+        self._keep(messages)
+        self._drop_attachments(document)
+        return document
 
     def write_pdf(self, document: Document, name: str, date: dt.datetime,
                   source: str = "", **options: Any) -> bytes:

@@ -1,0 +1,87 @@
+"""`flyer watch`: rebuild when a file under `data/` or `layouts/` changes.
+
+`plan()` decides from a set of changed paths what to rebuild (a letter or a language's
+texts: that language only; anything else: everything); `rebuild()` runs the build and
+reports its errors without raising, so the person editing a YAML file sees the mistake,
+fixes it, saves, and gets the PDF back. Both are pure enough to test without watching;
+`watch()` only connects them to watchfiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from flyer.build import BuildOptions, BuildResult, build
+from flyer.errors import FlyerError
+
+Report = Callable[[str], None]
+Builder = Callable[[BuildOptions], BuildResult]
+
+_LETTER = re.compile(r"^letter\.([a-z]{2,3}(?:-[a-z0-9]{2,8})?)\.md$")
+# Editors save through temporary files: Vim .swp / ~, Emacs .#, LibreOffice .~lock.
+_IGNORED = re.compile(r"(^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$)")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def plan(changes: Iterable[Path], options: BuildOptions) -> BuildOptions | None:
+    """The build to run for `changes`, or None when none of them matters."""
+    langs: set[str] = set()
+    for path in changes:
+        if _IGNORED.search(path.name) or _inside(path, options.out):
+            continue
+        if not (_inside(path, options.data) or _inside(path, options.layouts)):
+            continue
+        letter = _LETTER.match(path.name)
+        if letter and _inside(path, options.data):
+            langs.add(letter.group(1))
+        elif (path.parent.name == "i18n" and path.suffix == ".yaml" and path.stem != "fr"
+              and _inside(path, options.layouts)):
+            langs.add(path.stem)  # fr.yaml is every language's fallback: rebuild all
+        else:
+            return options
+    if not langs:
+        return None
+    if options.langs:
+        langs &= set(options.langs)
+        if not langs:
+            return None
+    return dataclasses.replace(options, langs=tuple(sorted(langs)))
+
+
+def rebuild(changes: Iterable[Path], options: BuildOptions, report: Report,
+            builder: Builder = build) -> BuildResult | None:
+    """Rebuild what `changes` call for; report the files written or the data's errors."""
+    todo = plan(changes, options)
+    if todo is None:
+        return None
+    what = ", ".join(todo.langs) if todo.langs else "tout"
+    report(f"Reconstruction ({what})…")
+    try:
+        result = builder(todo)
+    except FlyerError as exc:
+        report(f"Erreur — les PDF précédents sont gardés ({len(exc.problems)} problème(s)) :")
+        for problem in exc.problems:
+            report(f"  {problem}")
+        return None
+    for written in result.written:
+        report(f"  écrit : {written.path}")
+    return result
+
+
+def watch(options: BuildOptions, report: Report, stop: threading.Event | None = None,
+          builder: Builder = build) -> None:
+    """Build once, then rebuild on every change until `stop` is set (or Ctrl-C)."""
+    from watchfiles import watch as watch_files
+
+    rebuild([options.data / "contacts.yaml"], options, report, builder)
+    report(f"Surveillance de {options.data}/ et {options.layouts}/ (Ctrl-C pour arrêter)")
+    for changes in watch_files(options.data, options.layouts, stop_event=stop,
+                               debounce=300, raise_interrupt=False):
+        rebuild({Path(path) for _, path in changes}, options, report, builder)

@@ -1,0 +1,167 @@
+"""`flyer build --schools FILE.csv`: one leaflet per school, bad rows set aside, merged file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pikepdf
+import pytest
+from typer.testing import CliRunner
+
+from flyer import batch
+from flyer.build import BuildOptions, build
+from flyer.cli import app
+from flyer.errors import FlyerError
+from flyer.load import load_campaign
+from flyer.qr import mailto_uri
+from flyer.schools import load_schools, slugify
+
+from . import pdfread
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CONTACTS = load_campaign(ROOT / "data", ["fr"]).contacts.contacts
+SERVICES = [c.name for c in CONTACTS]
+MAILTOS = sorted(mailto_uri(c.email) for c in CONTACTS if c.email)
+TILLEULS = "schools/ecole-fictive-des-tilleuls"
+BEAU_SITE = "schools/athenee-fictif-du-beau-site"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    """The CLI on the fixture with three bad rows, French and Dutch (4 leaflets: a pool)."""
+    out = tmp_path_factory.mktemp("schools")
+    result = CliRunner().invoke(app, [
+        "build", "--schools", str(FIXTURES / "schools_with_bad_rows.csv"),
+        "--data", str(ROOT / "data"), "--layouts", str(ROOT / "layouts"), "--out", str(out)])
+    return out, result.exit_code, result.output
+
+
+def test_bad_rows_are_set_aside_with_line_and_reason_and_exit_1(
+    run: tuple[Path, int, str],
+) -> None:
+    _, code, output = run
+    assert code == 1
+    flat = " ".join(output.split())
+    assert "2 construites, 3 écartées" in flat
+    csv = FIXTURES / "schools_with_bad_rows.csv"
+    for line, reason in ((3, "service : « CPMS Inexistant » inconnu"),
+                         (4, "téléphone : « 05699100 » n'est pas un numéro belge valide"),
+                         (5, "école : vide")):
+        assert f"{csv}:{line}: {reason}" in output, line
+
+
+def test_good_rows_get_their_own_leaflet_per_language(run: tuple[Path, int, str]) -> None:
+    out = run[0]
+    leaflets = sorted(str(p.relative_to(out)) for p in out.rglob("*.pdf"))
+    assert leaflets == sorted([
+        f"{TILLEULS}/leaflet-fr.pdf", f"{TILLEULS}/leaflet-nl.pdf",
+        f"{BEAU_SITE}/leaflet-fr.pdf", f"{BEAU_SITE}/leaflet-nl.pdf",
+        "schools-fr.pdf", "schools-nl.pdf"])
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("lang", "label"), [("fr", "Votre école"), ("nl", "Uw school")])
+def test_leaflet_names_the_school_its_contact_person_and_its_service(
+    run: tuple[Path, int, str], lang: str, label: str,
+) -> None:
+    path = run[0] / TILLEULS / f"leaflet-{lang}.pdf"
+    assert pdfread.page_sizes_mm(path) == [(210, 297), (210, 297)]
+    text = pdfread.squash(pdfread.text(path))
+    for value in (label.upper(), "École fictive des Tilleuls", "Mme Exemple", "056/99 10 01",
+                  "tilleuls@ecole-fictive.be", "CPMS Libre Mouscron 1"):
+        assert pdfread.squash(value) in text, value
+    links = pdfread.link_uris(path)
+    assert "tel:+3256991001" in links and "mailto:tilleuls@ecole-fictive.be" in links
+    pages = pdfread.qr_payloads(path, 150)
+    assert pages[0] == ["mailto:cpms.libre.mouscron@skynet.be"]  # its service, on the recto
+    assert sorted(pages[1]) == MAILTOS
+    # The school's slot makes the French recto compact (layouts/leaflet.css): 10/12/9/12 mm.
+    assert pdfread.chars_outside(path, (10, 12, 9, 12)) == []
+
+
+def test_service_names_match_whatever_the_case(run: tuple[Path, int, str]) -> None:
+    recto = pdfread.squash(pdfread.text(run[0] / BEAU_SITE / "leaflet-fr.pdf"))
+    assert pdfread.squash("VOTRE CONTACT CPMS CF (Artem)") in recto
+
+
+@pytest.mark.parametrize("lang", ["fr", "nl"])
+def test_merged_file_has_every_school_in_order_with_a_bookmark_and_shared_objects(
+    run: tuple[Path, int, str], lang: str,
+) -> None:
+    out = run[0]
+    merged = out / f"schools-{lang}.pdf"
+    assert pdfread.bookmarks(merged) == [("École fictive des Tilleuls", 0),
+                                         ("Athénée fictif du Beau-Site", 2)]
+    assert len(pdfread.page_sizes_mm(merged)) == 4
+    parts = [out / TILLEULS / f"leaflet-{lang}.pdf", out / BEAU_SITE / f"leaflet-{lang}.pdf"]
+    assert sorted(pdfread.link_uris(merged)) == sorted(
+        u for p in parts for u in pdfread.link_uris(p))
+    # One image per distinct QR code, not one per school and page (2 leaflets: 22 drawn).
+    with pikepdf.open(merged) as pdf:
+        images = [o for o in pdf.objects
+                  if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"]
+    assert len(images) == len(MAILTOS)
+
+
+def test_load_schools_reads_excel_exports_and_sets_aside_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_bytes(
+        "École,Service,Téléphone\r\n"
+        "École fictive des Prés,CPMS Libre Mouscron 1,056/99 10 01\r\n"
+        "ecole fictive des prés,CPMS Libre Mouscron 2,\r\n"
+        ",,\r\n"
+        "École fictive des Prés (annexe),CPMS Libre Mouscron 2,\r\n".encode("cp1252"))
+    schools = load_schools(path, SERVICES)
+    assert [(r.line, r.school.school, r.slug) for r in schools.rows] == [
+        (2, "École fictive des Prés", "ecole-fictive-des-pres"),
+        (5, "École fictive des Prés (annexe)", "ecole-fictive-des-pres-annexe")]
+    assert schools.rows[0].school.phone is not None
+    assert schools.rows[0].school.phone.uri == "tel:+3256991001"
+    [duplicate] = schools.set_aside
+    assert duplicate.problem.line == 3 and "figure déjà ligne 2" in duplicate.problem.message
+
+
+def test_missing_or_unknown_columns_are_an_error_for_the_whole_file(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_text("school;contact\nÉcole fictive;Mme Exemple\n", encoding="utf-8")
+    with pytest.raises(FlyerError, match="colonne obligatoire manquante : service"):
+        load_schools(path, SERVICES)
+    path.write_text("school;service;telefon\n", encoding="utf-8")
+    with pytest.raises(FlyerError, match="colonne inconnue « telefon »"):
+        load_schools(path, SERVICES)
+
+
+def test_slugs_are_plain_ascii_folder_names() -> None:
+    assert slugify("Athénée fictif du Beau-Site") == "athenee-fictif-du-beau-site"
+    assert slugify("École n° 3 / «annexe»") == "ecole-n-3-annexe"
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_interrupted_batch_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         processes: int) -> None:
+    """Ctrl-C reaches the parent (workers ignore SIGINT): here, between two jobs."""
+    monkeypatch.setattr(batch, "workers_available", lambda: processes)
+    monkeypatch.setattr(batch, "MAX_JOB", 1)
+    ticks: list[int] = []
+
+    def interrupt(done: int, total: int) -> None:
+        ticks.append(done)
+        if done == 2:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
+                           langs=("fr",), schools=ROOT / "data/examples/schools.csv"),
+              tick=interrupt)
+    assert ticks == [0, 1, 2]
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_shipped_example_builds_every_school() -> None:
+    rows = load_schools(ROOT / "data/examples/schools.csv", SERVICES)
+    assert rows.rows and not rows.set_aside
+    assert all("fictif" in r.school.school or "fictive" in r.school.school
+               or "imaginaire" in r.school.school or "inventé" in r.school.school
+               for r in rows.rows)
