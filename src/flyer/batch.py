@@ -139,7 +139,7 @@ class _Worker:
         school = row.school
         shared, pages, title, compact, _ = self._shared(lang, school.service)
         before = len(self.renderer.warnings)
-        block = self._render(lang, school.service, ("school",), school_context(school, lang),
+        block = self._render(lang, school.service, ("school",), school_context(school, lang, self._strings(lang), self.style),
                              compact=compact)
         warnings = tuple(self.renderer.warnings[before:])
         if pages != 2 or len(block.pages) != 1:

@@ -82,22 +82,36 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str], style:
         "email": email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": (None if not mailto else qr_png_data_uri(mailto) if style.qr_raster
-                   else qr_data_uri(mailto, style.qr_color, style.qr_background)),
+        "qr_src": _qr_src(mailto, style) if mailto else None,
         "qr_alt": strings["qr_alt"].format(email=email) if email else None,
         "highlight": highlight,
     }
 
 
-def school_context(school: School, lang: str) -> dict[str, Any]:
-    """A school's block on its leaflet: its name and its own contact person."""
+def _qr_src(payload: str, style: Style) -> str:
+    if style.qr_raster:
+        return qr_png_data_uri(payload)
+    return qr_data_uri(payload, style.qr_color, style.qr_background)
+
+
+def school_context(school: School, lang: str, strings: dict[str, str],
+                   style: Style | None = None) -> dict[str, Any]:
+    """A school's block on its leaflet: its name and its own contact person.
+
+    The contact person's address gets its QR code like every address on paper.
+    """
+    style = style or Style()
+    mailto = mailto_uri(school.email) if school.email else None
     return {
         "name": typeset(school.school, lang),
         "contact": typeset(school.contact, lang) if school.contact else None,
         "phone": school.phone.text if school.phone else None,
         "phone_uri": school.phone.uri if school.phone else None,
         "email": school.email,
-        "mailto": mailto_uri(school.email) if school.email else None,
+        "mailto": mailto,
+        "qr_payload": mailto,
+        "qr_src": _qr_src(mailto, style) if mailto else None,
+        "qr_alt": strings["qr_alt"].format(email=school.email) if school.email else None,
     }
 
 
@@ -123,6 +137,8 @@ def make_context(
     # The reader's own contact goes first, highlighted.
     contacts.sort(key=lambda c: not c["highlight"])
     payloads = [c["qr_payload"] for c in contacts if c["qr_payload"]]
+    if school and school.get("qr_payload"):
+        payloads.append(school["qr_payload"])
     updated = campaign.contacts.updated
     return {
         "lang": lang,
