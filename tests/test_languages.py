@@ -164,6 +164,8 @@ def padded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult,
     batch = build(BuildOptions(data=data, layouts=layouts, out=out, langs=("xx",),
                                schools=schools))
     assert batch.schools and batch.schools[0].built, batch.schools
+    # That school's very long address leaves no room for its code in the slot: said, not hidden.
+    assert any("pas de place pour le code QR" in w.message for w in batch.warnings)
     return out / "for" / "service-de-mediation-scolaire", result, out / "schools-xx.pdf"
 
 

@@ -61,6 +61,7 @@ class Rendered:
     pages: int  # 2, or more when the leaflet or the school's block does not fit
     warnings: tuple[str, ...]
     overlay: bytes = b""  # the school's block alone, to draw again in the merged file
+    notes: tuple[str, ...] = ()  # flyer's own remarks on this leaflet
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,16 @@ class _Worker:
         school = row.school
         shared, pages, title, compact, _ = self._shared(lang, school.service)
         before = len(self.renderer.warnings)
-        block = self._render(lang, school.service, ("school",), school_context(school, lang, self._strings(lang), self.style),
-                             compact=compact)
+        notes: tuple[str, ...] = ()
+        context = school_context(school, lang, self._strings(lang), self.style)
+        block = self._render(lang, school.service, ("school",), context, compact=compact)
+        if len(block.pages) != 1 and context["qr_src"]:
+            # A very long name or address leaves no room for the code in the slot: the
+            # address stays printed and clickable, so say so rather than set it aside.
+            block = self._render(lang, school.service, ("school",),
+                                 {**context, "qr_src": None}, compact=compact)
+            notes = ("pas de place pour le code QR de l'adresse de l'école (nom ou adresse "
+                     "très longs) ; l'adresse reste imprimée et cliquable",)
         warnings = tuple(self.renderer.warnings[before:])
         if pages != 2 or len(block.pages) != 1:
             return Rendered(index, lang, b"", pages + len(block.pages) - 1, warnings)
@@ -154,7 +163,7 @@ class _Worker:
         _set_id(writer, pdf_identifier(name))
         buffer = io.BytesIO()
         writer.write(buffer)
-        return Rendered(index, lang, buffer.getvalue(), 2, warnings, block_pdf)
+        return Rendered(index, lang, buffer.getvalue(), 2, warnings, block_pdf, notes)
 
     def run(self, job: Job) -> JobDone:
         leaflets = tuple(self.render(job.lang, index, row) for index, row in job.rows)
@@ -377,6 +386,7 @@ def build_schools(csv_path: Path, data: Path, layouts: Path, out: Path, campaign
                 outcome = outcomes[row.line]
                 result.warnings.extend(Problem(f"WeasyPrint : {m}", csv_path, row.line)
                                        for m in rendered.warnings)
+                result.warnings.extend(Problem(m, csv_path, row.line) for m in rendered.notes)
                 if rendered.pages != 2:
                     outcome.why = (f"le dépliant ne tient pas recto-verso ({rendered.pages} "
                                    "pages) : nom d'école ou de contact trop long ?")
