@@ -204,8 +204,11 @@ def test_oversized_image_is_refused_before_decoding(
     Image.new("1", (12_000, 12_000)).save(huge)
     data_uri = "data:image/png;base64," + base64.b64encode(huge.read_bytes()).decode()
     leaflet = layouts_copy / "leaflet.html"
-    leaflet.write_text(leaflet.read_text(encoding="utf-8").replace(
-        "<body>", f'<body><img src="huge.png" alt=""><img src="{data_uri}" alt="">'),
+    template = leaflet.read_text(encoding="utf-8")
+    assert "{% block body %}" in template  # the images must really reach the page
+    leaflet.write_text(template.replace(
+        "{% block body %}",
+        f'{{% block body %}}<img src="huge.png" alt=""><img src="{data_uri}" alt="">'),
         encoding="utf-8")
     fetcher = RestrictedFetcher([layouts_copy])
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

@@ -56,6 +56,14 @@ def reports_user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# Options shared by `build` and `watch`.
+DataDir = Annotated[Path, typer.Option(help="Dossier des données.")]
+LayoutsDir = Annotated[Path, typer.Option(help="Dossier des modèles de mise en page.")]
+OutDir = Annotated[Path, typer.Option("--out", help="Dossier où écrire les PDF.")]
+Lang = Annotated[str, typer.Option(
+    help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")]
+
+
 @app.callback()
 def _root() -> None:
     """flyer : dépliants, lettres et affiches prêts à imprimer."""
@@ -68,13 +76,10 @@ def _size(size: int) -> str:
 @app.command()
 @reports_user_errors
 def build(
-    data: Annotated[Path, typer.Option(help="Dossier des données.")] = Path("data"),
-    layouts: Annotated[Path, typer.Option(help="Dossier des modèles de mise en page.")] = Path(
-        "layouts"),
-    out_dir: Annotated[Path, typer.Option("--out", help="Dossier où écrire les PDF.")] = Path(
-        "output"),
-    lang: Annotated[str, typer.Option(
-        help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")] = "all",
+    data: DataDir = Path("data"),
+    layouts: LayoutsDir = Path("layouts"),
+    out_dir: OutDir = Path("output"),
+    lang: Lang = "all",
     for_: Annotated[str | None, typer.Option(
         "--for", help="Nom d'un service à mettre en avant comme « Votre contact » ; "
         "les fichiers vont dans OUT/for/<service>/.")] = None,
@@ -239,13 +244,10 @@ def _report_schools(result: BuildResult) -> None:
 @app.command()
 @reports_user_errors
 def watch(
-    data: Annotated[Path, typer.Option(help="Dossier des données.")] = Path("data"),
-    layouts: Annotated[Path, typer.Option(help="Dossier des modèles de mise en page.")] = Path(
-        "layouts"),
-    out_dir: Annotated[Path, typer.Option("--out", help="Dossier où écrire les PDF.")] = Path(
-        "output"),
-    lang: Annotated[str, typer.Option(
-        help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")] = "all",
+    data: DataDir = Path("data"),
+    layouts: LayoutsDir = Path("layouts"),
+    out_dir: OutDir = Path("output"),
+    lang: Lang = "all",
     for_: Annotated[str | None, typer.Option(
         "--for", help="Nom d'un service à mettre en avant comme « Votre contact ».")] = None,
 ) -> None:
