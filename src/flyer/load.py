@@ -69,15 +69,20 @@ FIELD_LABELS = {
 }
 
 
-def read_text(path: Path) -> str:
-    """A data file's text, UTF-8 (with or without BOM), size-capped."""
+def read_bytes(path: Path) -> bytes:
+    """A data file's bytes, refused past MAX_DATA_BYTES (a data file is a few kB)."""
     try:
         size = path.stat().st_size
     except OSError:
         raise FlyerError("fichier introuvable", path) from None
     if size > MAX_DATA_BYTES:
         raise FlyerError(f"fichier trop gros ({size // 1000} ko, maximum 1000 ko)", path)
-    raw = path.read_bytes()
+    return path.read_bytes()
+
+
+def read_text(path: Path) -> str:
+    """A data file's text, UTF-8 (with or without BOM), size-capped."""
+    raw = read_bytes(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -409,13 +414,7 @@ def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
     `mis à jour;13/09/2016` above the header. Never from the file's modification
     time: a copy or a checkout changes it, and the PDFs must not change with it.
     """
-    try:
-        size = path.stat().st_size
-    except OSError:
-        raise FlyerError("fichier introuvable", path) from None
-    if size > MAX_DATA_BYTES:
-        raise FlyerError(f"fichier trop gros ({size // 1000} ko, maximum 1000 ko)", path)
-    rows = [(n, r) for n, r in _csv_rows(decode_csv(path.read_bytes(), path)) if any(r)]
+    rows = [(n, r) for n, r in _csv_rows(decode_csv(read_bytes(path), path)) if any(r)]
     if not rows:
         raise FlyerError(
             "le fichier est vide ; la première ligne doit nommer les colonnes "
