@@ -129,3 +129,25 @@ def test_poster_headline_reads_from_two_metres(out: Path) -> None:
     headline = len(pdfread.squash(CAMPAIGN.letters["fr"].headline))
     assert sum(1 for size in sizes if size >= 59.4) >= headline
     assert min(sizes) >= 13 - 0.01
+
+
+def test_short_numbers_and_accented_addresses_pass_the_builds_own_check(
+    data_copy: Path, tmp_path: Path
+) -> None:
+    # Tried as a new user would: a phone-only helpline, a short number, an IDN domain.
+    (data_copy / "letter.nl.md").unlink()
+    (data_copy / "contacts.yaml").write_text(
+        "updated: 2026-10-01\ncontacts:\n"
+        "  - name: Écoute-Enfants\n    phone: \"103\"\n"
+        "  - name: Child Focus\n    phone: \"116 000\"\n    email: info@childfocus.be\n"
+        "  - name: Test IDN\n    phone: 0470 12 34 56\n    email: contact@éducation.be\n",
+        encoding="utf-8")
+    from flyer.build import BuildOptions, build
+
+    out = tmp_path / "out"
+    build(BuildOptions(data=data_copy, layouts=ROOT / "layouts", out=out))
+    uris = set(pdfread.link_uris(out / "leaflet-fr.pdf"))
+    assert {"tel:103", "tel:116000", "tel:+32470123456", "mailto:info@childfocus.be",
+            "mailto:contact@%C3%A9ducation.be"} <= uris
+    decoded = {p for page in pdfread.qr_payloads(out / "leaflet-fr.pdf", 150) for p in page}
+    assert decoded == {"mailto:info@childfocus.be", "mailto:contact@%C3%A9ducation.be"}

@@ -34,9 +34,10 @@ SAFE_MM = 5.0  # a trim that wanders by a millimetre or two must not touch any t
 QR_DPI_SMALL, QR_DPI_LARGE = 150, 72
 
 ISO_SIZES = {"A5": (148, 210), "A4": (210, 297), "A3": (297, 420)}
-EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
-MAILTO = re.compile(r"^mailto:[^@\s?]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$")
-TEL = re.compile(r"^tel:\+\d{6,15}$")
+# \w: addresses may have accented letters (IDN domains, UTF-8 local parts).
+EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# E.164 numbers, or the short numbers the data allows (112, 103, 116000).
+TEL = re.compile(r"^tel:(?:\+\d{6,15}|\d{3,6})$")
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ class _Checks:
                     uris.append(str(action["/URI"]))
         mailto = [u for u in uris if u.startswith("mailto:")]
         tel = [u for u in uris if u.startswith("tel:")]
-        bad = [u for u in mailto if not MAILTO.match(u)] + [u for u in tel if not TEL.match(u)]
+        bad = [u for u in mailto if not _mailto_ok(u)] + [u for u in tel if not TEL.match(u)]
         found = f"{len(mailto)} mailto:, {len(tel)} tel:"
         if bad:
             found += " ; mal formés : " + ", ".join(bad[:4])
@@ -328,6 +329,20 @@ class _Checks:
             found += " (retirés : pas d'annotation en PDF/X)"
         self.add("Liens mailto: et tel:", not bad, found,
                  "mailto:adresse et tel:+32… bien formés")
+
+
+def _mailto_ok(uri: str) -> bool:
+    """One address, percent-decoded, that the data validation would accept."""
+    from urllib.parse import unquote
+
+    from flyer.model import parse_email
+
+    address = unquote(uri.removeprefix("mailto:"))
+    try:
+        parse_email(address)
+    except ValueError:
+        return False
+    return "?" not in uri
 
 
 def _fmt(colour: tuple[float, ...]) -> str:
