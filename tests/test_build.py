@@ -151,3 +151,20 @@ def test_short_numbers_and_accented_addresses_pass_the_builds_own_check(
             "mailto:contact@%C3%A9ducation.be"} <= uris
     decoded = {p for page in pdfread.qr_payloads(out / "leaflet-fr.pdf", 150) for p in page}
     assert decoded == {"mailto:info@childfocus.be", "mailto:contact@%C3%A9ducation.be"}
+
+
+def test_languages_built_on_several_cores_give_the_same_bytes_as_one_core(
+    seed_build: tuple[Path, BuildResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from flyer import batch
+    from flyer.build import BuildOptions, build
+
+    monkeypatch.setattr(batch, "workers_available", lambda: 1)
+    result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path))
+    parallel = seed_build[0]
+    assert {w.path.name for w in result.written} == {p.name for p in parallel.glob("*.pdf")}
+    for written in result.written:
+        assert (hashlib.sha256(written.path.read_bytes()).digest()
+                == hashlib.sha256((parallel / written.path.name).read_bytes()).digest()), written
