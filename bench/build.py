@@ -73,8 +73,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         floor = timed([sys.executable, "-c", "import weasyprint"], runs)
         cold = timed([str(FLYER), "build", "--lang", "fr", "--out", out], runs)
+        every = timed([str(FLYER), "build", "--out", out], runs)
     print(line("python + import weasyprint", floor))
     print(line("cold flyer build (fr)", cold))
+    print(line("cold flyer build (fr + nl)", every))
     ratio = statistics.median(cold) / statistics.median(floor)
     print(f"{'cold build / import floor':<28} {ratio:.2f}× (median)")
     for document, times in warm(runs).items():
