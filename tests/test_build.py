@@ -158,10 +158,10 @@ def test_languages_built_on_several_cores_give_the_same_bytes_as_one_core(
 ) -> None:
     import hashlib
 
-    from flyer import batch
+    from flyer import pool
     from flyer.build import BuildOptions, build
 
-    monkeypatch.setattr(batch, "workers_available", lambda: 1)
+    monkeypatch.setattr(pool, "workers_available", lambda: 1)
     result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path))
     parallel = seed_build[0]
     assert {w.path.name for w in result.written} == {p.name for p in parallel.glob("*.pdf")}

@@ -8,7 +8,7 @@ import pikepdf
 import pytest
 from typer.testing import CliRunner
 
-from flyer import batch
+from flyer import batch, pool
 from flyer.build import BuildOptions, build
 from flyer.cli import app
 from flyer.errors import FlyerError
@@ -145,7 +145,7 @@ def test_slugs_are_plain_ascii_folder_names() -> None:
 def test_interrupted_batch_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          processes: int) -> None:
     """Ctrl-C reaches the parent (workers ignore SIGINT): here, between two jobs."""
-    monkeypatch.setattr(batch, "workers_available", lambda: processes)
+    monkeypatch.setattr(pool, "workers_available", lambda: processes)
     monkeypatch.setattr(batch, "MAX_JOB", 1)
     ticks: list[int] = []
 

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import signal
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flyer import pool
 from flyer.context import Style, make_context, school_context
-from flyer.errors import FlyerError, Problem
+from flyer.errors import Problem
 from flyer.model import Campaign
 from flyer.render import Renderer, build_date, pdf_identifier
 from flyer.schools import SchoolRow, load_schools
@@ -241,22 +240,12 @@ _WORKER: _Worker | None = None
 
 def _init_worker(data: Path, layouts: Path, campaign: Campaign) -> None:
     global _WORKER
-    # The parent handles Ctrl-C and terminates the pool; workers must not print tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = _Worker(data, layouts, campaign)
 
 
 def _run(job: Job) -> JobDone:
     assert _WORKER is not None
     return _WORKER.run(job)
-
-
-def workers_available() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def make_jobs(langs: list[str], rows: list[SchoolRow], processes: int) -> list[Job]:
@@ -271,34 +260,12 @@ def render_all(jobs: list[Job], data: Path, layouts: Path, campaign: Campaign,
     """Finished jobs in the order of `jobs`, on a pool when it is worth it."""
     leaflets = sum(len(job.rows) for job in jobs)
     processes = min(processes, len(jobs))
-    if processes <= 1 or leaflets < POOL_THRESHOLD:
+    if processes <= 1 or leaflets < POOL_THRESHOLD or not pool.can_fork():
         worker = _Worker(data, layouts, campaign)
         for job in jobs:
             yield worker.run(job)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # Imported before forking, so the workers inherit the loaded libraries (~0.5 s each).
-    import weasyprint  # noqa: F401
-
-    # Not multiprocessing.Pool: a worker that dies (killed for memory) would hang it forever;
-    # the executor says so (BrokenProcessPool).
-    executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_init_worker, initargs=(data, layouts, campaign))
-    try:
-        yield from executor.map(_run, jobs)
-    except BrokenProcessPool:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise FlyerError("un processus de mise en page s'est arrêté brutalement (mémoire "
-                         "insuffisante ?) ; rien n'a été écrit") from None
-    except BaseException:
-        # Ctrl-C (or an error while merging): drop the jobs not started; the running ones
-        # end within a second and their results are discarded. Nothing has been written.
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown()
+    yield from pool.in_workers(_run, jobs, processes, _init_worker, (data, layouts, campaign))
 
 
 class Merger:
@@ -365,7 +332,7 @@ def build_schools(csv_path: Path, data: Path, layouts: Path, out: Path, campaign
         result.outcomes.append(SchoolOutcome(problem.line or 0, rejected.school, "", why=(
             f"{problem.field} : {problem.message}" if problem.field else problem.message)))
     langs = list(campaign.letters)
-    processes = processes or workers_available()
+    processes = processes or pool.workers_available()
     jobs = make_jobs(langs, schools.rows, processes)
     total = len(langs) * len(schools.rows)
     mergers = {lang: Merger() for lang in langs}
