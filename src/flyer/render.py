@@ -120,9 +120,13 @@ class Renderer:
         """Lay out one HTML document; its stylesheets and fonts come through the fetcher.
 
         With `icc`, `device-cmyk()` colours are tied to that CMYK profile, which a
-        PDF/X write then embeds as the output intent.
+        PDF/X write then embeds as the output intent. Without, the layout stylesheets
+        are parsed once per Renderer (`render_reusing_styles`).
         """
         from weasyprint import HTML
+
+        if icc is None:
+            return self.render_reusing_styles(html)
 
         base_url = self.layouts.resolve().as_uri() + "/"
         options: dict[str, Any] = {}
@@ -181,7 +185,7 @@ class Renderer:
         return self._cmyk[path]
 
     def render_reusing_styles(self, html: str) -> Document:
-        """`render_document()` for batches: each layout stylesheet is parsed once per Renderer.
+        """`render_document()` with each layout stylesheet parsed once per Renderer.
 
         WeasyPrint parses every `<link>`ed stylesheet (and its @font-face rules) on every
         render, ~25 ms of a ~60 ms leaflet. Here the links are taken out of the HTML and the
@@ -190,16 +194,24 @@ class Renderer:
         Images are cached across renders too (the QR codes of a batch repeat).
         """
         from weasyprint import CSS, HTML
+        from weasyprint.urls import URLFetchingError
 
         base_url = self.layouts.resolve().as_uri() + "/"
         sheets = []
         for href in _STYLESHEET_LINK.findall(html):
             if href not in self._sheets:
                 with collect_warnings() as messages:
-                    self._sheets[href] = CSS(url=base_url + href, url_fetcher=self.fetcher,
-                                             font_config=self.font_config)
+                    try:
+                        self._sheets[href] = CSS(url=base_url + href, url_fetcher=self.fetcher,
+                                                 font_config=self.font_config)
+                    except URLFetchingError:
+                        # Refused or missing: the fetcher has said which; render without
+                        # it, as WeasyPrint does for a <link> it cannot load.
+                        self._sheets[href] = None
                 self._keep(messages)
-            sheets.append(self._sheets[href])
+            sheet = self._sheets[href]
+            if sheet is not None:
+                sheets.append(sheet)
         with collect_warnings() as messages:
             document = HTML(
                 string=_STYLESHEET_LINK.sub("", html), base_url=base_url,
