@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from flyer.model import Campaign, Contact, School
-from flyer.qr import QUIET_ZONE, mailto_uri, qr_data_uri, qr_matrix, qr_png_data_uri
+from flyer.qr import QUIET_ZONE, mailto_uri, qr_data_uri, qr_modules, qr_png_data_uri
 
 DOCUMENTS = ("leaflet", "letter", "poster")
 
@@ -66,7 +66,7 @@ def qr_size_mm(payloads: list[str], document: str) -> float:
     """One printed size for every code of a document, so the smallest symbol is big enough."""
     if not payloads:
         return 0.0
-    ratios = [len(qr_matrix(p)) / (len(qr_matrix(p)) - 2 * QUIET_ZONE) for p in payloads]
+    ratios = [(qr_modules(p) + 2 * QUIET_ZONE) / qr_modules(p) for p in payloads]
     return math.ceil(MIN_QR_SYMBOL_MM[document] * max(ratios) * 10) / 10
 
 

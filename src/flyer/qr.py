@@ -26,11 +26,6 @@ def mailto_uri(email: str) -> str:
     return "mailto:" + quote(email, safe="@!$'()*+,:")
 
 
-def tel_uri_digits(uri: str) -> str:
-    """The dialled part of a `tel:` URI (for alt texts and checks)."""
-    return uri.removeprefix("tel:")
-
-
 @lru_cache(maxsize=1024)
 def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
     """The module matrix of `payload`, quiet zone included, error correction M."""
