@@ -131,9 +131,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
             "(Debian/Ubuntu : sudo apt install libharfbuzz-subset0)")
     say("Contrôle des fichiers produits")
     result.checks = _preflight(list(outputs.values()), options.check)
-    for profile, files in outputs.values():
-        for path in write_atomically(profile.folder, files):
-            result.written.append(Written(path, pages[path], path.stat().st_size))
+    for path in write_atomically({folder: files for folder, (_, files) in outputs.items()}):
+        result.written.append(Written(path, pages[path], path.stat().st_size))
     return result
 
 
@@ -302,10 +301,9 @@ def _build_schools(options: BuildOptions, campaign: Campaign, result: BuildResul
     result.warnings.extend(batch.warnings)
     result.schools = batch.outcomes
     result.schools_file = options.schools
-    # Each school's folder, then the merged files: every file whole or not there at all.
-    for folder, files in batch.files.items():
-        for path in write_atomically(folder, files):
-            result.written.append(Written(path, batch.pages[path], path.stat().st_size))
+    # Every school's folder and the merged files: all renamed into place, or none.
+    for path in write_atomically(batch.files):
+        result.written.append(Written(path, batch.pages[path], path.stat().st_size))
     return result
 
 
@@ -362,30 +360,36 @@ def _unknown_service(name: str, names: list[str]) -> str:
     return f"service « {name} » inconnu ; {hint}"
 
 
-def write_atomically(folder: Path, files: dict[str, bytes]) -> list[Path]:
-    """Write every file under a temporary name, then rename them all into place.
+def write_atomically(folders: dict[Path, dict[str, bytes]]) -> list[Path]:
+    """Write every file of every folder under a temporary name, then rename them all.
 
-    If anything fails before the renames, the temporary files are removed and `folder`
-    is exactly as it was.
+    The renames start only when every file of the build is on disk, so a failure (disk
+    full, a folder that cannot be created) leaves the output folders exactly as they
+    were: temporary files removed, folders this call created removed again.
     """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FlyerError(f"impossible de créer le dossier de sortie ({exc.strerror})",
-                         folder) from None
+    created: list[Path] = []
     staged: list[tuple[Path, Path]] = []
+    folder = next(iter(folders), Path("."))
     try:
-        for name, content in files.items():
-            fd, staged_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-            staged.append((Path(staged_name), folder / name))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+        for folder, files in folders.items():
+            missing = [p for p in (folder, *folder.parents) if not p.exists()]
+            folder.mkdir(parents=True, exist_ok=True)
+            created.extend(reversed(missing))
+            for name, content in files.items():
+                fd, staged_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp",
+                                                   dir=folder)
+                staged.append((Path(staged_name), folder / name))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
     except BaseException as exc:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        for made in reversed(created):  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
         if isinstance(exc, OSError):
             raise FlyerError(f"écriture impossible ({exc.strerror})", folder) from None
         raise
