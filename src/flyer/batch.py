@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flyer import pool
+from flyer.bundle import set_file_id
 from flyer.context import Style, make_context, school_context
 from flyer.errors import Problem
 from flyer.model import Campaign
@@ -159,7 +160,7 @@ class _Worker:
         _add_leaflet(writer, shared, overlay)
         writer.add_metadata({"/Title": f"{title} — {school.school}", "/Producer": "flyer",
                              **_dates(self.date)})
-        _set_id(writer, pdf_identifier(name))
+        set_file_id(writer, pdf_identifier(name))
         buffer = io.BytesIO()
         writer.write(buffer)
         return Rendered(index, lang, buffer.getvalue(), 2, warnings, block_pdf, notes)
@@ -180,13 +181,6 @@ def _writer() -> Any:
 def _dates(date: dt.datetime) -> dict[str, str]:
     stamp = date.strftime("D:%Y%m%d%H%M%SZ")
     return {"/CreationDate": stamp, "/ModDate": stamp}
-
-
-def _set_id(writer: Any, identifier: bytes) -> None:
-    from pypdf.generic import ArrayObject, ByteStringObject
-
-    # A fixed ID keeps rebuilds byte-identical (pypdf would derive one from the time).
-    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
 
 
 def _add_leaflet(writer: Any, shared: Any, overlay: Any) -> None:
@@ -295,12 +289,10 @@ class Merger:
         # share one; shared leaflets are referenced, not copied, by their schools' pages.
         self.writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
         if title is not None and date is not None:
-            stamp = date.strftime("D:%Y%m%d%H%M%SZ")
-            self.writer.add_metadata({"/Title": title, "/Producer": "flyer",
-                                      "/CreationDate": stamp, "/ModDate": stamp})
+            self.writer.add_metadata({"/Title": title, "/Producer": "flyer", **_dates(date)})
             self.writer.page_mode = "/UseOutlines"
         if identifier is not None:
-            _set_id(self.writer, identifier)
+            set_file_id(self.writer, identifier)
         buffer = io.BytesIO()
         self.writer.write(buffer)
         return buffer.getvalue()

@@ -38,7 +38,6 @@ def merge_pdfs(parts: list[tuple[str, bytes]], title: str, identifier: bytes) ->
     import io
 
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject
 
     writer = PdfWriter()
     for label, content in parts:
@@ -48,7 +47,7 @@ def merge_pdfs(parts: list[tuple[str, bytes]], title: str, identifier: bytes) ->
     if first is not None:
         writer.add_metadata({k: first[k] for k in ("/CreationDate", "/ModDate") if k in first})
     # A fixed ID keeps rebuilds byte-identical (pypdf would derive one from the time).
-    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
+    set_file_id(writer, identifier)
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     buffer = io.BytesIO()
     writer.write(buffer)
@@ -115,13 +114,12 @@ def _keep_reproducible(writer: Any, original: Any) -> None:
     import re
     import uuid
 
-    from pypdf.generic import ArrayObject, ByteStringObject
 
     ids: Any = original.trailer.get("/ID")
     if ids is None:
         return
     first = bytes(ids[0].original_bytes if hasattr(ids[0], "original_bytes") else ids[0])
-    writer._ID = ArrayObject([ByteStringObject(first), ByteStringObject(first)])
+    set_file_id(writer, first)
     metadata: Any = writer.root_object.get("/Metadata")
     if metadata is not None:
         stream = metadata.get_object()
@@ -168,7 +166,6 @@ def impose_two_up(pdf: bytes, identifier: bytes) -> bytes:
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (
         ArrayObject,
-        ByteStringObject,
         DictionaryObject,
         FloatObject,
         NameObject,
@@ -214,7 +211,7 @@ def impose_two_up(pdf: bytes, identifier: bytes) -> bytes:
                 annots.append(writer._add_object(copy))
         if annots:
             page[NameObject("/Annots")] = annots
-    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
+    set_file_id(writer, identifier)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -245,3 +242,11 @@ def _draw(writer: Any, page: Any, operators: bytes) -> None:
             contents.append(old)
     contents.append(writer._add_object(closing))
     page[NameObject("/Contents")] = contents
+
+
+def set_file_id(writer: Any, identifier: bytes) -> None:
+    """Give a pypdf writer a fixed file ID: pypdf would draw a random one, and rebuilds
+    must be byte-identical."""
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
