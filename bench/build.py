@@ -52,7 +52,7 @@ def warm(runs: int) -> dict[str, list[float]]:
         for document in DOCUMENTS:
             start = time.perf_counter()
             context = make_context(campaign, "fr", document, strings)
-            rendered = renderer.render_document(render_html(env, document, context))
+            rendered = renderer.render_document(render_html(env, f"{document}.html", context))
             renderer.write_pdf(rendered, document, date)
             if run:  # the first run sets up fonts and caches: not warm
                 results[document].append(time.perf_counter() - start)

@@ -116,7 +116,7 @@ class _Worker:
         context = make_context(self.campaign, lang, "leaflet", self._strings(lang), self.style,
                                highlight=service, school=school, sections=sections,
                                compact=compact, school_slot=True)
-        return self.renderer.render_reusing_styles(render_html(self.env, "leaflet", context))
+        return self.renderer.render_reusing_styles(render_html(self.env, "leaflet.html", context))
 
     def _shared(self, lang: str, service: str) -> tuple[Any, int, str, bool, bytes]:
         """A service's shared leaflet: (pypdf reader, page count, title, compact, PDF)."""

@@ -270,13 +270,13 @@ def _render(env: ImmutableSandboxedEnvironment, renderer: Renderer, campaign: Ca
                     stylesheets=extra + profile.stylesheets(options.layouts, template))
     context = make_context(campaign, lang, document, strings, style,
                            highlight=options.highlight)
-    html = render_html(env, template, context)
+    html = render_html(env, f"{template}.html", context)
     rendered = renderer.render_document(html, icc=profile.icc)
     # (Not the A5 leaflet: it is already as tight as 10 pt allows.)
     if (len(rendered.pages) > EXPECTED_PAGES[document] and profile.name != "web"
             and document in COMPACT_DOCUMENTS):
         # A wordier language or a longer list: the layouts' tighter spacing, once.
-        html = render_html(env, template, {**context, "compact": True})
+        html = render_html(env, f"{template}.html", {**context, "compact": True})
         rendered = renderer.render_document(html, icc=profile.icc)
     return html, rendered
 

@@ -81,10 +81,10 @@ def _template_line(exc: BaseException, layouts: Path) -> tuple[Path | None, int 
 
 
 def render_html(
-    env: ImmutableSandboxedEnvironment, document: str, context: dict[str, Any]
+    env: ImmutableSandboxedEnvironment, template: str, context: dict[str, Any]
 ) -> str:
-    """`layouts/<document>.html` filled with `context`."""
-    name = f"{document}.html"
+    """`layouts/<template>` (a file name such as `leaflet.html`) filled with `context`."""
+    name = template
     layouts = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
     try:
         template = env.get_template(name)
