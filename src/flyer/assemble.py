@@ -1,0 +1,504 @@
+"""PDF assembly after WeasyPrint, on pikepdf's public API.
+
+- `stamp_qr_codes`: the QR codes, laid out by WeasyPrint as small 1-bit images, become
+  vector form XObjects drawn in the profile's ink (K only for press), one per payload.
+- `overlay`: a school's block, laid out alone, drawn over its service's shared leaflet.
+- `merge`: the bundle of several documents, one bookmark each, keeping what the profile's
+  conformance needs (output intent and XMP for PDF/X, structure tree and language for
+  PDF/UA).
+- `impose_two_up`: each page twice side by side on the next paper size up.
+- `finish_press`: crop marks in black ink outside the bleed, the output condition that
+  matches the embedded ICC profile, no annotation on the page.
+- `save`: every file leaves here with a fixed first file ID and a content-derived second,
+  so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Pdf, String
+
+from flyer.qr import dark_rectangles, qr_matrix
+
+if TYPE_CHECKING:
+    from flyer.profiles import OutputCondition
+
+MM = 72 / 25.4  # PDF points per millimetre
+# Crop marks start 1 mm beyond the bleed (no mark in the BleedBox, which the print shop may
+# print), run 5 mm outwards, and the MediaBox grows to hold them.
+MARK_GAP_MM = 1.0
+MARK_LENGTH_MM = 5.0
+MARK_WIDTH_PT = 0.25
+CUT_MARK_MM = (2.0, 6.5)  # two-up: from each long edge of the sheet, inside the margins
+
+
+def open_pdf(data: bytes) -> Pdf:
+    return pikepdf.open(io.BytesIO(data))
+
+
+def save(pdf: Pdf, identifier: bytes, version: str | None = None) -> bytes:
+    """The file's bytes: `identifier` as the permanent ID, the second ID derived from the
+    content (qpdf's deterministic ID), so rebuilds are byte-identical."""
+    pdf.trailer.ID = Array([String(identifier), String(identifier)])
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {}
+    if version:
+        options["force_version"] = version
+    pdf.save(buffer, deterministic_id=True, **options)
+    return buffer.getvalue()
+
+
+# QR codes ------------------------------------------------------------------------------
+def _image_bits(image: Any) -> tuple[tuple[bool, ...], ...] | None:
+    """The dark/light pattern of a small image XObject, None when it cannot be a QR."""
+    width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
+    if width != height or not 21 <= width <= 200 or image.get("/ImageMask"):
+        return None
+    try:
+        pil = pikepdf.PdfImage(image).as_pil_image().convert("L")
+    except Exception:  # an image pikepdf cannot decode is not one of ours
+        return None
+    data = pil.tobytes()
+    if any(value not in (0, 255) for value in set(data)):
+        return None
+    return tuple(tuple(data[y * width + x] == 0 for x in range(width)) for y in range(height))
+
+
+def qr_form(pdf: Pdf, matrix: tuple[tuple[bool, ...], ...], cmyk: bool) -> Any:
+    """A form XObject that paints the code in the unit square, like the image it replaces:
+    the light quiet zone, then every dark run of modules as a rectangle."""
+    size = len(matrix)
+    dark, light = ("0 0 0 1 k", "0 0 0 0 k") if cmyk else ("0 g", "1 g")
+    ops = [f"{light} 0 0 {size} {size} re f {dark}"]
+    ops += [f"{x} {size - y - h} {w} {h} re" for x, y, w, h in dark_rectangles(matrix)]
+    ops.append("f")
+    form = pikepdf.Stream(pdf, " ".join(ops).encode("ascii"))
+    form.Type = Name.XObject
+    form.Subtype = Name.Form
+    form.BBox = Array([0, 0, size, size])
+    form.Matrix = Array([1 / size, 0, 0, 1 / size, 0, 0])
+    form.Resources = Dictionary()
+    return pdf.make_indirect(form)
+
+
+def stamp_qr_codes(pdf: Pdf, payloads: list[str], cmyk: bool) -> int:
+    """Replace every QR image of `payloads` by its vector form; returns how many images.
+
+    WeasyPrint draws an image in ~0 ms but an SVG path QR in ~10 ms (its SVG path parser
+    is Python). The image keeps its place in the layout and in the structure tree (the
+    `Do` stays inside the Figure's marked content), only the XObject changes.
+    """
+    wanted = {qr_matrix(p): p for p in payloads}
+    forms: dict[tuple[tuple[bool, ...], ...], Any] = {}
+    replaced: dict[tuple[int, int], Any] = {}
+    count = 0
+    for resources in _resource_dicts(pdf):
+        xobjects = resources.get("/XObject")
+        if xobjects is None:
+            continue
+        for key in list(xobjects.keys()):
+            image = xobjects[key]
+            if image.get("/Subtype") != "/Image":
+                continue
+            objgen = image.objgen
+            if objgen not in replaced:
+                bits = _image_bits(image)
+                if bits is None or bits not in wanted:
+                    replaced[objgen] = None
+                    continue
+                if bits not in forms:
+                    forms[bits] = qr_form(pdf, bits, cmyk)
+                replaced[objgen] = forms[bits]
+            if replaced[objgen] is not None:
+                xobjects[key] = replaced[objgen]
+                count += 1
+    return count
+
+
+def _resource_dicts(pdf: Pdf) -> Iterator[Any]:
+    """Every page's resources and those of the form XObjects they use."""
+    seen: set[tuple[int, int]] = set()
+    stack = [page.obj.get("/Resources") for page in pdf.pages]
+    while stack:
+        resources = stack.pop()
+        if resources is None:
+            continue
+        if resources.is_indirect:
+            if resources.objgen in seen:
+                continue
+            seen.add(resources.objgen)
+        yield resources
+        for xobject in (resources.get("/XObject") or {}).values():
+            if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+                stack.append(xobject.Resources)
+
+
+# A school's block over its leaflet -------------------------------------------------------
+def overlay(pdf: Pdf, block: bytes, page_index: int = 0,
+            known: dict[bytes, Any] | None = None) -> None:
+    """`block`'s first page drawn over a page of `pdf` (same size), links included.
+
+    The block's data is copied in, so its file need not stay open.
+    """
+    page = pdf.pages[page_index]
+    with open_pdf(block) as top:
+        form = _overlay_page(pdf, page, top.pages[0])
+        _own_streams(form, known)
+        for annot in page.obj.get("/Annots") or []:
+            _own_streams(annot)
+
+
+def _overlay_page(pdf: Pdf, page: pikepdf.Page, top: pikepdf.Page) -> Any:
+    """Draw `top` (a foreign page of the same size) over `page`, as a form XObject.
+
+    The page's own content streams are kept as they are, only wrapped in q…Q (so their
+    graphics state cannot shift the block): a merged file's schools then share their
+    service's content stream instead of each holding a copy (pikepdf's `add_overlay`
+    coalesces the streams into one).
+    """
+    form = pdf.copy_foreign(top.as_form_xobject())
+    name = page.add_resource(form, Name.XObject, prefix="FlyerBlock")
+    contents = page.obj.get("/Contents")
+    own = list(contents) if isinstance(contents, Array) else ([contents] if contents else [])
+    page.obj.Contents = Array([pdf.make_stream(b"q\n"), *own,
+                               pdf.make_stream(b"\nQ q " + str(name).encode() + b" Do Q\n")])
+    annots = top.obj.get("/Annots")
+    if annots:
+        existing = page.obj.get("/Annots")
+        target = Array(list(existing)) if existing is not None else Array()
+        for annot in annots:
+            copied = pdf.copy_foreign(annot)
+            copied.P = page.obj
+            target.append(copied)
+        page.obj.Annots = target
+    return form
+
+
+class SchoolsFile:
+    """The merged file of a school batch: each school's two pages in order, one bookmark
+    each. A service's shared leaflet is copied once and its content, fonts and images are
+    referenced by every school's pages; each school adds only its block. Blocks are folded
+    in as they arrive and their data copied, so no per-school file stays open."""
+
+    def __init__(self) -> None:
+        self.pdf = pikepdf.new()
+        self._bases: dict[str, list[Any]] = {}
+        self._streams: dict[bytes, Any] = {}  # identical streams of different blocks: once
+        self._outline: list[tuple[str, int]] = []
+        self._first: bytes | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self._outline)
+
+    @property
+    def pages(self) -> int:
+        return len(self.pdf.pages)
+
+    def add(self, base_key: str, base: bytes, block: bytes, title: str) -> None:
+        if base_key not in self._bases:
+            with open_pdf(base) as source:
+                pages = [self.pdf.copy_foreign(page.obj) for page in source.pages]
+                for page in pages:
+                    _own_streams(page)
+            self._bases[base_key] = pages
+            self._first = self._first or base
+        first = len(self.pdf.pages)
+        for shared in self._bases[base_key]:
+            # A shallow copy: its own page dictionary, the shared content and resources.
+            page = self.pdf.make_indirect(Dictionary(
+                {k: v for k, v in shared.items() if k not in ("/Parent", "/Annots")}))
+            if "/Annots" in shared:
+                page.Annots = Array(list(shared.Annots))
+            self.pdf.pages.append(pikepdf.Page(page))
+        recto = self.pdf.pages[first]
+        # Its own resources dictionary (the block is added there); the shared one stays.
+        recto.obj.Resources = Dictionary(dict(recto.obj.Resources.items()))
+        overlay(self.pdf, block, first, self._streams)
+        self._outline.append((title, first))
+
+    def finish(self, title: str, identifier: bytes, condition: OutputCondition | None = None,
+               crop_marks: bool = False, links: bool = True) -> bytes:
+        with self.pdf.open_outline() as outline:
+            outline.root.extend(pikepdf.OutlineItem(t, i) for t, i in self._outline)
+        self.pdf.Root.PageMode = Name.UseOutlines
+        version = None
+        if self._first is not None:
+            with open_pdf(self._first) as first:
+                _copy_document_entries(self.pdf, first, title)
+                version = first.pdf_version
+        finish(self.pdf, condition, crop_marks, links, identifier)
+        return save(self.pdf, identifier, version=version)
+
+
+def _own_streams(obj: Any, known: dict[bytes, Any] | None = None) -> None:
+    """Give every stream reachable from `obj` its own copy of its (still encoded) data.
+
+    qpdf copies a foreign stream's data lazily, from the file it came from; a school's block
+    is closed as soon as it is folded in, so its streams must hold their bytes first. With
+    `known` (digest → stream already in the file), a stream identical to one already there
+    (a font subset two schools share, the same code) is replaced by it. `/P` and `/Parent`
+    are not followed: they lead back to the page tree.
+    """
+    import hashlib
+
+    seen: set[tuple[int, int]] = set()
+    stack = [obj]
+    while stack:
+        current = stack.pop()
+        if current.is_indirect:
+            if current.objgen in seen:
+                continue
+            seen.add(current.objgen)
+        if isinstance(current, pikepdf.Stream):
+            encoded: Any = {"filter": current.get("/Filter"),
+                            "decode_parms": current.get("/DecodeParms")}
+            current.write(current.read_raw_bytes(), type_check=False, **encoded)
+        items = (list(current.items()) if isinstance(current, pikepdf.Dictionary | pikepdf.Stream)
+                 else list(enumerate(current)))
+        for key, child in items:
+            if key in ("/P", "/Parent") or not isinstance(
+                    child, pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array):
+                continue
+            if known is not None and isinstance(child, pikepdf.Stream) and child.is_indirect:
+                digest = hashlib.sha256(child.read_raw_bytes() + repr(sorted(
+                    (k, str(v)) for k, v in child.items() if k != "/Length")).encode()).digest()
+                twin = known.setdefault(digest, child)
+                if twin.objgen != child.objgen and _leaf(child):
+                    current[key] = twin
+                    continue
+            stack.append(child)
+
+
+def _leaf(stream: Any) -> bool:
+    """A stream whose dictionary points at no other object (a font file, an image without
+    a mask): replacing it by an identical one cannot change what it refers to."""
+    return not any(isinstance(v, pikepdf.Object) and v.is_indirect for v in stream.values())
+
+
+# Merging ---------------------------------------------------------------------------------
+def merge(parts: list[tuple[str, bytes]], title: str, identifier: bytes) -> bytes:
+    """Every page of every part, in order, one bookmark per part, page sizes kept.
+
+    Document-level entries come from the first part: output intent and XMP (PDF/X), the
+    language, MarkInfo and viewer preferences (PDF/UA); tagged parts have their structure
+    trees joined under one Document element, each part a Part.
+    """
+    sources = [open_pdf(data) for _, data in parts]
+    try:
+        pdf = pikepdf.new()
+        starts = []
+        for source in sources:
+            starts.append(len(pdf.pages))
+            pdf.pages.extend(source.pages)
+        with pdf.open_outline() as outline:
+            outline.root.extend(pikepdf.OutlineItem(label, start)
+                                for (label, _), start in zip(parts, starts, strict=True))
+        if all("/StructTreeRoot" in s.Root for s in sources):
+            _merge_structure(pdf, sources, starts)
+        _copy_document_entries(pdf, sources[0], title)
+        return save(pdf, identifier, version=sources[0].pdf_version)
+    finally:
+        for source in sources:
+            source.close()
+
+
+def _copy_document_entries(pdf: Pdf, first: Pdf, title: str) -> None:
+    for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata"):
+        if key in first.Root:
+            pdf.Root[key] = _copy(pdf, first.Root[key])
+    for key, value in first.docinfo.items():
+        pdf.docinfo[key] = value
+    pdf.docinfo[Name.Title] = title
+    if "/Metadata" in pdf.Root:
+        xmp = pdf.Root.Metadata.read_bytes()
+        xmp = re.sub(rb"(<dc:title>\s*<rdf:Alt>\s*<rdf:li[^>]*>)[^<]*",
+                     lambda m: m.group(1) + _xml_text(title), xmp)
+        pdf.Root.Metadata = pdf.make_stream(xmp, Type=Name.Metadata, Subtype=Name.XML)
+
+
+def _copy(pdf: Pdf, obj: Any) -> Any:
+    """A foreign object, direct or indirect, as an object of `pdf`."""
+    if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+        return pdf.copy_foreign(obj)
+    if isinstance(obj, pikepdf.Dictionary):
+        return Dictionary({key: _copy(pdf, value) for key, value in obj.items()})
+    if isinstance(obj, pikepdf.Array):
+        return Array([_copy(pdf, value) for value in obj])
+    return obj
+
+
+def _xml_text(text: str) -> bytes:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .encode("utf-8"))
+
+
+def _merge_structure(pdf: Pdf, sources: list[Pdf], starts: list[int]) -> None:
+    """One structure tree for the merged file: a Document with one Part per source.
+
+    Page and annotation keys into the parent tree are shifted by the keys the earlier
+    parts used, so marked content still finds its structure element.
+    """
+    root = pdf.make_indirect(Dictionary(Type=Name.StructTreeRoot))
+    document = pdf.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, P=root))
+    kids = Array()
+    nums = Array()
+    rolemap = Dictionary()
+    offset = 0
+    for source, start in zip(sources, starts, strict=True):
+        tree = pdf.copy_foreign(source.Root.StructTreeRoot)
+        for top in (tree.K if isinstance(tree.K, Array) else [tree.K]):
+            top.S = Name.Part if top.get("/S") == "/Document" else top.S
+            top.P = document
+            kids.append(top)
+        keys = []
+        flat = _number_tree(tree.get("/ParentTree"))
+        for key, value in flat:
+            nums.append(key + offset)
+            nums.append(value)
+            keys.append(key)
+        for index in range(start, start + len(source.pages)):
+            page = pdf.pages[index].obj
+            if "/StructParents" in page:
+                page.StructParents = int(page.StructParents) + offset
+            for annot in page.get("/Annots") or []:
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + offset
+        for role, mapped in (tree.get("/RoleMap") or {}).items():
+            rolemap[role] = mapped
+        offset += (max(keys) + 1) if keys else 0
+    document.K = kids
+    root.K = Array([document])
+    root.ParentTree = pdf.make_indirect(Dictionary(Nums=nums))
+    root.ParentTreeNextKey = offset
+    if len(rolemap):
+        root.RoleMap = rolemap
+    pdf.Root.StructTreeRoot = root
+
+
+def _number_tree(node: Any) -> list[tuple[int, Any]]:
+    if node is None:
+        return []
+    pairs: list[tuple[int, Any]] = []
+    nums = node.get("/Nums")
+    if nums is not None:
+        pairs += [(int(nums[i]), nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+    for kid in node.get("/Kids") or []:
+        pairs += _number_tree(kid)
+    return pairs
+
+
+# Two-up ----------------------------------------------------------------------------------
+def impose_two_up(data: bytes, identifier: bytes, sheet_mm: tuple[float, float]) -> bytes:
+    """Every page twice side by side on a landscape sheet, same page on both halves.
+
+    Sheet n carries page n on its left and right half, so printing recto-verso and
+    cutting the stack once along the midline gives two stacks of recto-verso leaflets.
+    The back is not rotated: with the sheet turned over its short edge (« retourner sur le
+    bord court »), page 2 stands upright behind page 1. Short cut marks on the midline,
+    top and bottom. Each page is one form XObject drawn twice; its links are kept, once
+    per copy.
+    """
+    sheet_w, sheet_h = max(sheet_mm) * MM, min(sheet_mm) * MM
+    with open_pdf(data) as source:
+        pdf = pikepdf.new()
+        for page in source.pages:
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+            width, height = x1 - x0, y1 - y0
+            form = pdf.copy_foreign(page.as_form_xobject())
+            dy = (sheet_h - height) / 2 - y0
+            shifts = [half * sheet_w / 2 + (sheet_w / 2 - width) / 2 - x0 for half in (0, 1)]
+            ops = b"".join(b"q 1 0 0 1 %.3f %.3f cm /Leaflet Do Q\n" % (dx, dy)
+                           for dx in shifts)
+            sheet = pikepdf.Page(pdf.make_indirect(Dictionary(
+                Type=Name.Page, MediaBox=Array([0, 0, sheet_w, sheet_h]),
+                Resources=Dictionary(XObject=Dictionary(Leaflet=form)),
+                Contents=pdf.make_stream(ops + _cut_marks(sheet_w, sheet_h)))))
+            pdf.pages.append(sheet)
+            annots = Array()
+            for annot in page.obj.get("/Annots") or []:
+                for dx in shifts:
+                    copy = pdf.copy_foreign(annot)
+                    copy = pdf.make_indirect(Dictionary({k: v for k, v in copy.items()
+                                                         if k != "/P"}))
+                    rx0, ry0, rx1, ry1 = (float(v) for v in annot.Rect)
+                    copy.Rect = Array([rx0 + dx, ry0 + dy, rx1 + dx, ry1 + dy])
+                    annots.append(copy)
+            if len(annots):
+                pdf.pages[-1].obj.Annots = annots
+        pdf.docinfo = _copy(pdf, source.docinfo)
+        return save(pdf, identifier)
+
+
+def _cut_marks(width: float, height: float) -> bytes:
+    mid = width / 2
+    a, b = (v * MM for v in CUT_MARK_MM)
+    return (f"q 0 G 0.5 w {mid:.3f} {a:.3f} m {mid:.3f} {b:.3f} l S "
+            f"{mid:.3f} {height - a:.3f} m {mid:.3f} {height - b:.3f} l S Q\n").encode("ascii")
+
+
+# Press finishing --------------------------------------------------------------------------
+def finish(pdf: Pdf, condition: OutputCondition | None, crop_marks: bool, links: bool,
+           identifier: bytes) -> None:
+    """Crop marks in black ink only outside the BleedBox, the output condition that
+    matches the embedded profile, and no annotation on the page when the profile allows
+    no links (PDF/X forbids them in the printable area; paper has no links anyway)."""
+    for page in pdf.pages:
+        if not links and "/Annots" in page.obj:
+            del page.obj.Annots
+        if crop_marks:
+            trim = [float(v) for v in page.trimbox]
+            bleed = [float(v) for v in page.bleedbox]
+            slug = max(trim[0] - bleed[0], 0.0) + (MARK_GAP_MM + MARK_LENGTH_MM + 1.0) * MM
+            page.mediabox = Array([trim[0] - slug, trim[1] - slug, trim[2] + slug,
+                                   trim[3] + slug])
+            page.obj.BleedBox = Array(bleed)
+            page.obj.TrimBox = Array(trim)
+            if "/CropBox" in page.obj:
+                del page.obj.CropBox
+            page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
+            page.contents_add(pdf.make_stream(b"\nQ\n" + _crop_marks(trim, bleed)),
+                              prepend=False)
+    if condition is not None and "/OutputIntents" in pdf.Root:
+        intent = pdf.Root.OutputIntents[0]
+        intent.OutputConditionIdentifier = String(condition.identifier)
+        intent.OutputCondition = String(condition.condition)
+        intent.Info = String(condition.info)
+        if condition.registry:
+            intent.RegistryName = String(condition.registry)
+    _derive_document_id(pdf, identifier)
+
+
+def _derive_document_id(pdf: Pdf, identifier: bytes) -> None:
+    """WeasyPrint writes a random XMP DocumentID (uuid4) for PDF/X: derive it from the
+    file ID instead, so the same input gives the same bytes."""
+    if "/Metadata" not in pdf.Root or not identifier:
+        return
+    xmp = pdf.Root.Metadata.read_bytes()
+    derived = uuid.uuid5(uuid.NAMESPACE_OID, identifier.hex())
+    new = re.sub(rb"xmp\.did:[0-9a-fA-F-]{36}", b"xmp.did:" + str(derived).encode(), xmp)
+    if new != xmp:
+        pdf.Root.Metadata = pdf.make_stream(new, Type=Name.Metadata, Subtype=Name.XML)
+
+
+def _crop_marks(trim: list[float], bleed: list[float]) -> bytes:
+    """Eight hairlines on the trim lines' extensions, K only (registration black would put
+    four inks on a hairline, and PDF/X-4 here allows only what the profile prints)."""
+    x0, y0, x1, y1 = trim
+    outside = max(x0 - bleed[0], y0 - bleed[1], 0.0)
+    gap, end = outside + MARK_GAP_MM * MM, outside + (MARK_GAP_MM + MARK_LENGTH_MM) * MM
+    lines = []
+    for x, sign_x in ((x0, -1), (x1, 1)):
+        for y, sign_y in ((y0, -1), (y1, 1)):
+            lines.append((x + sign_x * gap, y, x + sign_x * end, y))  # horizontal mark
+            lines.append((x, y + sign_y * gap, x, y + sign_y * end))  # vertical mark
+    ops = [f"q 0 0 0 1 K {MARK_WIDTH_PT} w 0 J"]
+    ops += [f"{a:.3f} {b:.3f} m {c:.3f} {d:.3f} l S" for a, b, c, d in lines]
+    ops.append("Q")
+    return ("\n".join(ops) + "\n").encode("ascii")
