@@ -43,6 +43,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_weasyprint_warnings: the test expects WeasyPrint to warn"
     )
+    # The render cache of this test run, not the user's (and not shared between runs).
+    import os
+    import tempfile
+
+    os.environ["FLYER_CACHE_DIR"] = tempfile.mkdtemp(prefix="flyer-test-cache-")
 
 
 @pytest.fixture

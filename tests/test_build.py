@@ -168,19 +168,3 @@ def test_languages_built_on_several_cores_give_the_same_bytes_as_one_core(
     for written in result.written:
         assert (hashlib.sha256(written.path.read_bytes()).digest()
                 == hashlib.sha256((parallel / written.path.name).read_bytes()).digest()), written
-
-
-def test_a_failed_write_leaves_every_output_folder_as_it_was(tmp_path: Path) -> None:
-    from flyer.build import write_atomically
-    from flyer.errors import FlyerError
-
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "leaflet-fr.pdf").write_bytes(b"previous")
-    blocked = out / "press"
-    blocked.write_bytes(b"a file where the press folder should be")
-    with pytest.raises(FlyerError):
-        write_atomically({out: {"leaflet-fr.pdf": b"new"}, out / "web": {"a.pdf": b"x"},
-                          blocked / "sub": {"b.pdf": b"y"}})
-    assert sorted(p.name for p in out.iterdir()) == ["leaflet-fr.pdf", "press"]
-    assert (out / "leaflet-fr.pdf").read_bytes() == b"previous"

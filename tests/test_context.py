@@ -30,7 +30,7 @@ def test_french_spacing_only_changes_spaces() -> None:
 
 def test_qr_size_makes_the_symbol_reach_the_minimum() -> None:
     payload = "mailto:dir.cpms.cf.taumat@psec.cfwb.be"
-    size = qr_size_mm([payload], "leaflet")
+    size = qr_size_mm([payload], 20)
     modules = len(qr_matrix(payload))
     assert size * (modules - 2 * QUIET_ZONE) / modules >= 20
-    assert qr_size_mm([payload], "poster") * (modules - 2 * QUIET_ZONE) / modules >= 30
+    assert qr_size_mm([payload], 30) * (modules - 2 * QUIET_ZONE) / modules >= 30

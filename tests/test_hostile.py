@@ -144,8 +144,18 @@ def test_layout_pack_reads_no_file_and_calls_no_server(
     for name, target in (("leaflet_fetches_everything.html", "leaflet.html"),
                          ("hostile.css", "hostile.css"), ("hostile.svg", "hostile.svg")):
         (layouts_copy / target).write_text(_fill(name, port, tmp_path), encoding="utf-8")
+    leaflet = layouts_copy / "leaflet.html"
+    # The stylesheets it links but cannot have stop the build (see the next test): here,
+    # everything else a layout can fetch.
+    leaflet.write_text("\n".join(line for line in leaflet.read_text(encoding="utf-8").splitlines()
+                                 if "secret.css" not in line and "remote.css" not in line),
+                       encoding="utf-8")
     (layouts_copy / "linked-secret.txt").symlink_to(tmp_path / "secret.txt")
-    (layouts_copy / "linked-secret.css").symlink_to(tmp_path / "secret.css")
+    # The A5 leaflet shares leaflet.html, which links its own stylesheets here: it would come
+    # out A4 and be refused by the preflight. Only the A4 documents are built.
+    registry = layouts_copy / "documents.yaml"
+    registry.write_text(registry.read_text(encoding="utf-8").split("\nleaflet-a5:")[0],
+                        encoding="utf-8")
     out = tmp_path / "out"
 
     result = build(BuildOptions(data=ROOT / "data", layouts=layouts_copy, out=out))
@@ -155,13 +165,32 @@ def test_layout_pack_reads_no_file_and_calls_no_server(
     # No image was added: the refused ones are simply missing.
     assert _images(out / "leaflet-fr.pdf") == _images(seed_build[0] / "leaflet-fr.pdf")
     said = "\n".join(str(w) for w in result.warnings)
-    for url in ("file:///etc/passwd", f"http://127.0.0.1:{port}/remote.css",
-                f"http://127.0.0.1:{port}/import.css", f"http://127.0.0.1:{port}/font.woff2",
-                (tmp_path / "secret.css").as_uri(), (tmp_path / "secret.png").as_uri(),
-                (layouts_copy / "linked-secret.css").as_uri()):
+    for url in ("file:///etc/passwd", f"http://127.0.0.1:{port}/import.css",
+                f"http://127.0.0.1:{port}/font.woff2",
+                (tmp_path / "secret.css").as_uri(), (tmp_path / "secret.png").as_uri()):
         assert f"ressource refusée : {url}" in said, url
     assert "pièce jointe ignorée" in said
     assert "Failed to load" not in said  # the fetcher's French line is enough
+
+
+def test_a_stylesheet_the_layout_cannot_have_stops_the_build(
+    tmp_path: Path, layouts_copy: Path, server: CountingServer, secret: str,
+) -> None:
+    """Laid out without its stylesheet, a document is wrong paper: each refused link is an
+    error naming it, and nothing is written."""
+    port = server.server_address[1]
+    (layouts_copy / "leaflet.html").write_text(
+        _fill("leaflet_fetches_everything.html", port, tmp_path), encoding="utf-8")
+    (layouts_copy / "hostile.css").write_text("", encoding="utf-8")
+    (layouts_copy / "linked-secret.css").symlink_to(tmp_path / "secret.css")
+    out = tmp_path / "out"
+    with pytest.raises(FlyerError) as caught:
+        build(BuildOptions(data=ROOT / "data", layouts=layouts_copy, out=out))
+    refused = {p.path.name: p.message for p in caught.value.problems if p.path is not None}
+    assert {"secret.css", "linked-secret.css", "remote.css"} <= set(refused), refused
+    assert "feuille de style refusée" in refused["secret.css"]
+    assert server.connections == 0
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("target", ["_contacts.html", "i18n/fr.yaml"])

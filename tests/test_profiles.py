@@ -12,13 +12,15 @@ from typing import Any
 import pikepdf
 import pytest
 
-from flyer.build import BuildResult
+from flyer.build import BuildOptions, BuildResult, build
+from flyer.documents import load_registry
 from flyer.errors import FlyerError
-from flyer.profiles import DEFAULT_ICC, make_profile, output_condition
+from flyer.profiles import output_condition
 
 from . import pdfread
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ICC = Path(str(load_registry(ROOT / "layouts").profiles["press"].icc))
 NAMES = ["leaflet-fr.pdf", "letter-fr.pdf", "poster-fr.pdf", "flyer-fr.pdf"]
 MM = 72 / 25.4
 A4, A3 = (595.2756, 841.8898), (841.8898, 1190.5512)
@@ -194,7 +196,9 @@ def test_press_refuses_an_rgb_icc_profile(tmp_path: Path) -> None:
 
     srgb = Path(weasyprint.__file__).parent / "pdf" / "sRGB2014.icc"
     with pytest.raises(FlyerError, match="CMJN"):
-        make_profile("press", tmp_path, ROOT / "layouts", icc=srgb)
+        build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path,
+                           profiles=("press",), icc=srgb))
+    assert not any(tmp_path.iterdir())
 
 
 def test_output_condition_names_the_characterization_of_the_shipped_profile() -> None:

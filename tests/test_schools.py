@@ -8,7 +8,8 @@ import pikepdf
 import pytest
 from typer.testing import CliRunner
 
-from flyer import batch, pool
+import flyer.build
+import flyer.pool
 from flyer.build import BuildOptions, build
 from flyer.cli import app
 from flyer.errors import FlyerError
@@ -98,14 +99,32 @@ def test_merged_file_has_every_school_in_order_with_a_bookmark_and_shared_object
     parts = [out / TILLEULS / f"leaflet-{lang}.pdf", out / BEAU_SITE / f"leaflet-{lang}.pdf"]
     assert sorted(pdfread.link_uris(merged)) == sorted(
         u for p in parts for u in pdfread.link_uris(p))
-    # One image per distinct QR code (the services' and the schools' contact persons'),
-    # not one per school and page.
+
+
+def test_schools_of_one_service_share_its_leaflet_in_the_merged_file(tmp_path: Path) -> None:
+    """The letter, the cards, their fonts and codes are stored once per service: each
+    school adds only its block."""
+    schools = tmp_path / "ecoles.csv"
+    schools.write_text("school;service;contact;phone;email\n" + "".join(
+        f"École fictive n° {i};CPMS Libre Mouscron 1;Mme Exemple;056/99 10 0{i};"
+        f"ecole{i}@ecole-fictive.be\n" for i in range(1, 5)), encoding="utf-8")
+    out = tmp_path / "out"
+    build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out, langs=("fr",),
+                       schools=schools))
+    merged = out / "schools-fr.pdf"
     with pikepdf.open(merged) as pdf:
-        images = [o for o in pdf.objects
-                  if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Image"]
-    addresses = {u for u in pdfread.link_uris(merged) if u.startswith("mailto:")}
-    assert addresses > set(MAILTOS)
-    assert len(images) == len(addresses)
+        rectos = [pdf.pages[i] for i in (0, 2, 4, 6)]
+        shared = [{c.objgen for c in page.obj.Contents if c.objgen != (0, 0)}
+                  for page in rectos]
+        assert set.intersection(*shared), "each recto has its own copy of the letter"
+        versos = {pdf.pages[i].obj.Contents.objgen if not isinstance(
+            pdf.pages[i].obj.Contents, pikepdf.Array) else pdf.pages[i].obj.Contents[0].objgen
+            for i in (1, 3, 5, 7)}
+        assert len(versos) == 1
+    one = (out / "schools/ecole-fictive-n-1/leaflet-fr.pdf").stat().st_size
+    assert merged.stat().st_size < 2.5 * one  # four leaflets, each block adding ~15 kB
+    assert sorted(set(pdfread.qr_payloads(merged, 150)[6])) == sorted(
+        {"mailto:cpms.libre.mouscron@skynet.be", "mailto:ecole4@ecole-fictive.be"})
 
 
 def test_load_schools_reads_excel_exports_and_sets_aside_duplicates(tmp_path: Path) -> None:
@@ -145,8 +164,8 @@ def test_slugs_are_plain_ascii_folder_names() -> None:
 def test_interrupted_batch_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          processes: int) -> None:
     """Ctrl-C reaches the parent (workers ignore SIGINT): here, between two jobs."""
-    monkeypatch.setattr(pool, "workers_available", lambda: processes)
-    monkeypatch.setattr(batch, "MAX_JOB", 1)
+    monkeypatch.setattr(flyer.pool, "workers_available", lambda: processes)
+    monkeypatch.setattr(flyer.build, "SCHOOLS_PER_TASK", 1)
     ticks: list[int] = []
 
     def interrupt(done: int, total: int) -> None:

@@ -1,44 +1,47 @@
-"""`build()`: the only module that knows every stage of the pipeline.
+"""The pipeline: `plan(options) → jobs`, then `run(plan)`. The only module that knows every
+stage, and the one route for `flyer build`, `--for`, `--schools`, `flyer watch` and
+`flyer serve`.
 
-data/ → load (model) → context → HTML → PDF → bundle → check → files in `out/` (office),
-`out/press/`, `out/web/`, written under temporary names and renamed into place only when
-every document of every profile succeeded and passed its own preflight.
+    data/ ─load→ model ─context→ HTML ─render (fit)→ PDF ─assemble→ check ─write→ out/
+
+`plan()` reads the registries (layouts/documents.yaml, profiles.yaml) and the data, and
+lists the jobs: one per document × language × profile, or per school row with
+`--schools`, each with a key that hashes everything it reads. `run()` takes each job's
+bytes from the render cache or renders it on the worker pool (never in this process),
+checks every file against its document and profile, stages the files as they arrive,
+merges the bundles, and commits everything in one step (flyer.write).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
+import hashlib
+import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flyer import pool
-from flyer.bundle import finish_press, impose_two_up, merge_documents, merge_pdfs
-from flyer.context import DOCUMENTS, make_context
+from flyer import __version__
+from flyer.documents import PAPER_MM, DocumentSpec, ProfileSpec, Registry, load_registry
 from flyer.errors import FlyerError, Problem
-from flyer.load import load_campaign
-from flyer.profiles import Profile, make_profile
-from flyer.render import Renderer, build_date, has_fast_subsetting, pdf_identifier
-from flyer.templates import load_strings, make_environment, render_html
 
 if TYPE_CHECKING:
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-    from weasyprint import Document
-
-    from flyer.batch import SchoolOutcome
-    from flyer.check import CheckResult
+    from flyer.check import CheckResult, Expect
     from flyer.model import Campaign
+    from flyer.pool import Workers
+    from flyer.profiles import OutputCondition
+    from flyer.schools import SchoolList, SchoolRow
 
-EXPECTED_PAGES = {"leaflet": 2, "leaflet-a5": 2, "letter": 2, "poster": 1}
-# Documents laid out once more with the layouts' `compact` rules when they overflow.
-COMPACT_DOCUMENTS = ("leaflet", "letter", "poster")
-# Document variants drawn from another document's template with a stylesheet on top.
-VARIANTS = {"leaflet-a5": ("leaflet", ("leaflet-a5.css",))}
+Progress = Callable[[str], None]
+Tick = Callable[[int, int], None]  # (jobs done, jobs in all)
+
+# School jobs travel to the workers in runs of this many: a tick of the progress bar.
+SCHOOLS_PER_TASK = 10
+# Estimated size of a file not yet in the cache, for the free-space check.
+ESTIMATE_DOCUMENT = 250_000
+ESTIMATE_SCHOOL = 80_000
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,69 @@ class BuildOptions:
     out: Path = Path("output")
     langs: tuple[str, ...] = ()  # empty: every language with a letter
     highlight: str | None = None  # --for: a service shown first as the reader's contact
-    profiles: tuple[str, ...] = ("office",)  # office, press, web (flyer.profiles)
+    person: str | None = None  # --person: the contact person in the letter's box
+    date: dt.date | None = None  # --date: the date in the letter's box
+    profiles: tuple[str, ...] = ("office",)  # names in layouts/profiles.yaml
     check: bool = False  # also render every page and decode every QR code before writing
-    icc: Path | None = None  # press: the print shop's CMYK profile instead of the shipped one
-    schools: Path | None = None  # --schools: one leaflet per row of this CSV (batch.py)
+    icc: Path | None = None  # the print shop's CMYK profile instead of the profile's own
+    schools: Path | None = None  # --schools: one leaflet per row of this CSV or XLSX
+    cache: bool = True  # reuse rendered files whose inputs did not change
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PDF to make (and, for an imposed document, its sheets): a value, with a key."""
+
+    document: str
+    lang: str
+    profile: str
+    target: Path
+    scope: str
+    school: SchoolRow | None = None
+    key: str = ""
+    base_key: str = ""  # --schools: the service's shared leaflet this school's is drawn on
+
+    @property
+    def label(self) -> str:
+        return str(self.target)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A merged file: the documents of a language (flyer-fr.pdf) or every school's leaflet."""
+
+    kind: str  # "documents" or "schools"
+    profile: str
+    lang: str
+    target: Path
+    scope: str
+    parts: tuple[int, ...]  # indexes in Plan.jobs
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class WorkContext:
+    """What a worker needs besides the job itself: sent with every task (a few kB)."""
+
+    options: BuildOptions
+    registry: Registry
+    campaign: Campaign
+    conditions: dict[str, OutputCondition | None]  # profile → output condition (CMYK)
+    icc: dict[str, Path | None]  # profile → ICC file (CMYK)
+    layouts_digest: str
+
+
+@dataclass
+class Plan:
+    options: BuildOptions
+    registry: Registry
+    campaign: Campaign
+    jobs: list[Job]
+    bundles: list[Bundle]
+    work: WorkContext
+    schools: SchoolList | None = None
+    warnings: list[Problem] = field(default_factory=list)
+    html: dict[str, str] = field(default_factory=dict)  # job key → HTML at the first fit step
 
 
 @dataclass(frozen=True)
@@ -59,6 +121,26 @@ class Written:
     path: Path
     pages: int
     size: int
+    document: str = ""  # registry name, "flyer" (bundle) or "schools" (merged schools)
+    lang: str = ""
+    profile: str = ""
+    school: str | None = None  # the school's folder name
+    imposed: bool = False  # the two-up sheets of `document`
+
+
+@dataclass
+class SchoolOutcome:
+    """One row of the schools list, for the final table: built, or set aside with why."""
+
+    line: int
+    school: str
+    service: str
+    files: list[Path] = field(default_factory=list)
+    why: str | None = None
+
+    @property
+    def built(self) -> bool:
+        return self.why is None
 
 
 @dataclass
@@ -67,332 +149,917 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
-    schools: list[SchoolOutcome] = field(default_factory=list)  # --schools: one per CSV row
+    schools: list[SchoolOutcome] = field(default_factory=list)
     schools_file: Path | None = None
+    removed: list[Path] = field(default_factory=list)  # earlier files no longer made
+    # Documents not written, and why (too long for their pages even at the last fit step).
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    rendered: int = 0  # jobs laid out by WeasyPrint in this build
+    cached: int = 0  # jobs taken from the render cache
+    recovered: int = 0  # files an interrupted earlier build left staged, now in place
 
     @property
     def set_aside(self) -> list[SchoolOutcome]:
         return [outcome for outcome in self.schools if not outcome.built]
 
-
-Progress = Callable[[str], None]
-Tick = Callable[[int, int], None]  # (documents done, documents in all)
-
-
-def output_folder(options: BuildOptions) -> Path:
-    """Where a build writes: `out/`, or `out/for/<service>/` for a --for build, so that
-    a personalised set never overwrites the general one."""
-    if options.highlight is None:
-        return options.out
-    from flyer.schools import slugify
-
-    return options.out / "for" / slugify(options.highlight)
-
-
-def build(options: BuildOptions, progress: Progress | None = None,
-          tick: Tick | None = None) -> BuildResult:
-    """Render every document of every language into `options.out`, all or nothing."""
-    say = progress or (lambda _message: None)
-    for folder, label in ((options.layouts, "mise en page"), (options.data, "données")):
-        if not folder.is_dir():
-            raise FlyerError(f"dossier de {label} introuvable", folder)
-    say("Lecture des données")
-    campaign = load_campaign(options.data, list(options.langs) or None)
-    names = [c.name for c in campaign.contacts.contacts]
-    if options.highlight is not None and options.highlight not in names:
-        raise FlyerError(_unknown_service(options.highlight, names), campaign.sources[0])
-    result = BuildResult(warnings=list(campaign.warnings))
-    if options.schools is not None:
-        return _build_schools(options, campaign, result, say, tick)
-    date = build_date(campaign.contacts.updated)
-    profiles = [make_profile(name, output_folder(options), options.layouts, options.icc)
-                for name in dict.fromkeys(options.profiles)]
-    units = [(profile, lang) for profile in profiles for lang in campaign.letters]
-    _TOOLS.clear()  # a fresh set-up per build: `flyer watch` builds again after edits
-    outputs: dict[Path, tuple[Profile, dict[str, bytes]]] = {}
-    pages: dict[Path, int] = {}
-    weasyprint_warnings: list[str] = []
-    for unit in _build_units(units, options, campaign, date, say):
-        profile = unit.profile
-        outputs.setdefault(profile.folder, (profile, {}))[1].update(unit.files)
-        pages.update({profile.folder / name: count for name, count in unit.pages.items()})
-        result.warnings.extend(unit.warnings)
-        weasyprint_warnings.extend(unit.weasyprint_warnings)
-        result.warnings.extend(
-            Problem(f"des caractères absents de la police du modèle ont été imprimés avec "
-                    f"« {family} », une police de cet ordinateur ; vérifiez les caractères "
-                    "spéciaux des données (émojis, autres alphabets)", profile.folder / name)
-            for name, family in unit.fallbacks)
-    result.warnings[len(campaign.warnings):len(campaign.warnings)] = [
-        Problem(f"WeasyPrint : {m}") for m in dict.fromkeys(weasyprint_warnings)]
-    if not has_fast_subsetting():
-        result.hints.append(
-            "libharfbuzz-subset est absent : le rendu des polices est environ 3× plus lent "
-            "(Debian/Ubuntu : sudo apt install libharfbuzz-subset0)")
-    say("Contrôle des fichiers produits")
-    result.checks = _preflight(list(outputs.values()), options.check)
-    for path in write_atomically({folder: files for folder, (_, files) in outputs.items()}):
-        result.written.append(Written(path, pages[path], path.stat().st_size))
-    return result
+    @property
+    def complete(self) -> bool:
+        """Every document and school asked for was written."""
+        return not self.skipped and not self.set_aside
 
 
 @dataclass
-class _Unit:
-    """What one profile × language produced: files in memory, and what to tell the user."""
+class JobOutput:
+    """What a job made: files (name → bytes), and what to tell the user about them."""
 
-    profile: Profile
-    lang: str
     files: dict[str, bytes] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)
+    checks: list[CheckResult] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    weasyprint_warnings: list[str] = field(default_factory=list)
-    fallbacks: list[tuple[str, str]] = field(default_factory=list)
+    layout: list[Problem] = field(default_factory=list)  # WeasyPrint's warnings, worded
+    block: bytes = b""  # --schools: the school's block alone, for the merged file
+    base: bytes = b""  # --schools: the shared leaflet, sent once per worker
+    set_aside: str | None = None  # --schools: why this school's leaflet cannot be made
+    problems: list[Problem] = field(default_factory=list)  # why nothing can be written
+    fit: tuple[str, ...] = ()
 
 
-def _build_unit(profile: Profile, lang: str, options: BuildOptions, campaign: Campaign,
-                date: dt.datetime, say: Progress) -> _Unit:
-    """Every document of one language in one profile, and their merged bundle."""
-    env, renderer = _tools(options)
-    before = (len(renderer.warnings), len(renderer.fallbacks))
-    unit = _Unit(profile, lang)
-    files, services = unit.files, len(campaign.contacts.contacts)
-    strings = load_strings(options.layouts, lang)
-    documents = []
-    sources: list[str] = []
-    parts: list[tuple[str, bytes]] = []
-    for document in DOCUMENTS:
-        name = f"{document}-{lang}.pdf"
-        say(f"Mise en page ({profile.name}) : {name}")
-        html, rendered = _render(env, renderer, campaign, lang, document, strings,
-                                 profile, options)
-        documents.append(rendered)
-        sources.append(html)
-        files[name] = _write(renderer, profile, rendered, name, date, html)
-        parts.append((strings[f"document_{document}"], files[name]))
-        unit.pages[name] = len(rendered.pages)
-        _warn_page_count(unit.warnings, profile, document, len(rendered.pages), name, services)
-    say(f"Assemblage ({profile.name}) : flyer-{lang}.pdf")
-    name = f"flyer-{lang}.pdf"
-    title = campaign.letters[lang].title
-    if profile.name == "office":
-        # A PDF merge is ~10× cheaper than painting every page again, and the
-        # office file claims no conformance that the merge would drop.
-        files[name] = merge_pdfs(parts, title, pdf_identifier(name, parts))
-    else:
-        # PDF/X and PDF/UA must survive the merge: it happens inside WeasyPrint.
-        files[name] = _write(renderer, profile, merge_documents(documents, title),
-                             name, date, "".join(sources))
-    unit.pages[name] = sum(len(d.pages) for d in documents)
-    if profile.name == "office":
-        name = f"leaflet-a5-{lang}.pdf"
-        say(f"Mise en page : {name}")
-        html, rendered = _render(env, renderer, campaign, lang, "leaflet-a5",
-                                 strings, profile, options)
-        files[name] = _write(renderer, profile, rendered, name, date, html)
-        unit.pages[name] = len(rendered.pages)
-        _warn_page_count(unit.warnings, profile, "leaflet-a5", len(rendered.pages),
-                         name, services)
-        name = f"leaflet-a5-2up-{lang}.pdf"
-        a5 = files[f"leaflet-a5-{lang}.pdf"]
-        files[name] = impose_two_up(a5, pdf_identifier(name, [("a5", a5)]))
-        unit.pages[name] = len(rendered.pages)
-    unit.weasyprint_warnings = renderer.warnings[before[0]:]
-    unit.fallbacks = renderer.fallbacks[before[1]:]
-    return unit
+# Plan ----------------------------------------------------------------------------------------
+def plan(options: BuildOptions) -> Plan:
+    """Everything this build will make, and the key of each job. Renders nothing."""
+    from flyer.load import load_campaign
 
-
-# One Jinja environment and one Renderer (fonts set up once) per build and process.
-_TOOLS: dict[tuple[Path, Path], tuple[ImmutableSandboxedEnvironment, Renderer]] = {}
-
-
-def _tools(options: BuildOptions) -> tuple[ImmutableSandboxedEnvironment, Renderer]:
-    key = (options.layouts, options.data)
-    if key not in _TOOLS:
-        _TOOLS[key] = (make_environment(options.layouts),
-                       Renderer(options.layouts, options.data))
-    return _TOOLS[key]
-
-
-def _build_units(units: list[tuple[Profile, str]], options: BuildOptions, campaign: Campaign,
-                 date: dt.datetime, say: Progress) -> Iterator[_Unit]:
-    """Each profile × language, on every core when there are several and fork is there.
-
-    Measured on 2 cores: the default build (fr and nl) takes ~25 % less wall time.
-    Units are independent (each merges its own bundle), so the bytes do not depend on
-    where they were made.
-    """
-    processes = min(len(units), pool.workers_available())
-    if processes <= 1 or not pool.can_fork():
-        for profile, lang in units:
-            yield _build_unit(profile, lang, options, campaign, date, say)
-        return
-    say(f"Mise en page sur {processes} cœurs")
-    task = functools.partial(_build_unit_task, options=options, campaign=campaign, date=date)
-    yield from pool.in_workers(task, units, processes)
-
-
-def _build_unit_task(unit: tuple[Profile, str], options: BuildOptions, campaign: Campaign,
-                     date: dt.datetime) -> _Unit:
-    # Progress from a worker is not shown: the parent's status line says what runs.
-    return _build_unit(*unit, options, campaign, date, _quiet)
-
-
-def _quiet(_message: str) -> None:
-    pass
-
-
-DOCUMENT_LABELS = {"leaflet": "le dépliant", "leaflet-a5": "le dépliant A5",
-                   "letter": "la lettre", "poster": "l'affiche"}
-
-
-def _overflow_message(document: str, expected: int, actual: int, services: int) -> str:
-    def pages(n: int) -> str:
-        return f"{n} page" + ("s" if n > 1 else "")
-
-    label = DOCUMENT_LABELS.get(document, document)
-    if actual < expected:
-        return f"{label} devait faire {pages(expected)} et n'en fait que {actual}"
-    # The poster prints the services but not the letter's body.
-    what = "la liste" if document == "poster" else "la lettre ou la liste"
-    fix = "la liste" if document == "poster" else "la lettre ou les descriptions"
-    return (f"{label} devait tenir sur {pages(expected)} et en fait {actual} : {what} "
-            f"des {services} services est trop longue ; rien n'est coupé, la suite passe sur "
-            f"les pages suivantes. Pour revenir à {pages(expected)}, raccourcissez {fix}")
-
-
-def _render(env: ImmutableSandboxedEnvironment, renderer: Renderer, campaign: Campaign,
-            lang: str, document: str, strings: dict[str, str], profile: Profile,
-            options: BuildOptions) -> tuple[str, Document]:
-    """One document of one language laid out with the profile's stylesheets: its HTML
-    (the PDF's ID is derived from it) and WeasyPrint's document."""
-    template, extra = VARIANTS.get(document, (document, ()))
-    style = replace(profile.style,
-                    stylesheets=extra + profile.stylesheets(options.layouts, template))
-    context = make_context(campaign, lang, document, strings, style,
-                           highlight=options.highlight)
-    html = render_html(env, f"{template}.html", context)
-    rendered = renderer.render_document(html, icc=profile.icc)
-    # (Not the A5 leaflet: it is already as tight as 10 pt allows.)
-    if (len(rendered.pages) > EXPECTED_PAGES[document] and profile.name != "web"
-            and document in COMPACT_DOCUMENTS):
-        # A wordier language or a longer list: the layouts' tighter spacing, once.
-        html = render_html(env, f"{template}.html", {**context, "compact": True})
-        rendered = renderer.render_document(html, icc=profile.icc)
-    return html, rendered
-
-
-def _build_schools(options: BuildOptions, campaign: Campaign, result: BuildResult,
-                   say: Progress, tick: Tick | None) -> BuildResult:
-    """--schools: the batch renders (see batch.py); here the files are written, all at the end."""
-    from flyer.batch import build_schools
-
-    if options.highlight is not None:
+    options = _normalise(options)
+    for folder, label, option in ((options.layouts, "mise en page", "--layouts"),
+                                  (options.data, "données", "--data")):
+        if not folder.is_dir():
+            raise FlyerError(
+                f"dossier de {label} introuvable (cherché dans {folder.resolve()}) ; lancez "
+                f"flyer depuis le dossier du projet, ou indiquez le dossier avec {option}",
+                folder)
+    registry = load_registry(options.layouts)
+    names = list(registry.profiles) if "all" in options.profiles else options.profiles
+    profiles = [registry.profile(name) for name in names]
+    campaign = load_campaign(options.data, list(options.langs) or None)
+    warnings = list(campaign.warnings)
+    options = _resolve_highlight(options, campaign)
+    if options.schools is not None and options.highlight is not None:
         raise FlyerError("--for et --schools ne vont pas ensemble : avec --schools, chaque "
                          "école a pour contact le service de sa ligne")
-    if tuple(options.profiles) != ("office",):
-        raise FlyerError("--schools produit des dépliants pour le profil office seulement ; "
-                         "retirez --profile (l'imprimeur reçoit schools-<langue>.pdf)")
-    assert options.schools is not None
-    if not options.schools.is_file():
-        raise FlyerError("fichier des écoles introuvable", options.schools)
-    say("Mise en page des dépliants par école")
-    batch = build_schools(options.schools, options.data, options.layouts, options.out,
-                          campaign, tick=tick)
-    result.warnings.extend(batch.warnings)
-    result.schools = batch.outcomes
-    result.schools_file = options.schools
-    # Every school's folder and the merged files: all renamed into place, or none.
-    for path in write_atomically(batch.files):
-        result.written.append(Written(path, batch.pages[path], path.stat().st_size))
+    conditions, icc = _colour_profiles(options, registry, profiles)
+    work = WorkContext(options, registry, campaign, conditions, icc,
+                       _layouts_digest(options.layouts))
+    result = Plan(options, registry, campaign, [], [], work, warnings=warnings)
+    if options.schools is not None:
+        _plan_schools(result, profiles)
+    else:
+        _plan_documents(result, profiles)
+    _refuse_double_writes(result)
+    _keys(result)
     return result
 
 
-def _write(renderer: Renderer, profile: Profile, document: Document, name: str,
-           date: dt.datetime, source: str) -> bytes:
-    pdf = renderer.write_pdf(document, name, date, source=source, **profile.pdf_options)
-    if profile.condition is not None:
-        pdf = finish_press(pdf, profile.condition)
-    return pdf
+def _normalise(options: BuildOptions) -> BuildOptions:
+    """`--lang FR`, `--profile Press ` and the like: any case, spaces around."""
+    langs = tuple(dict.fromkeys(x.strip().lower() for x in options.langs if x.strip()))
+    profiles = tuple(dict.fromkeys(x.strip().lower() for x in options.profiles if x.strip()))
+    return replace(options, langs=langs, profiles=profiles or ("office",))
 
 
-def _warn_page_count(warnings: list[Problem], profile: Profile, document: str, count: int,
-                     name: str, services: int) -> None:
-    expected = EXPECTED_PAGES[document]
-    # The web layout is one table that may flow over pages: its length is not a fault.
-    if count != expected and profile.name != "web":
-        warnings.append(Problem(_overflow_message(document, expected, count, services),
-                                profile.folder / name))
-
-
-def _preflight(outputs: list[tuple[Profile, dict[str, bytes]]], render: bool
-               ) -> list[CheckResult]:
-    """Check what this build is about to write; refuse to write a file that fails.
-
-    The structural checks (boxes, fonts, colours, conformance markers) read the bytes
-    with pypdf; `render` adds the page renders and QR decoding (pypdfium2, zxing-cpp).
-    """
-    from flyer.check import check_pdf
-
-    results: list[CheckResult] = []
-    problems: list[Problem] = []
-    for profile, files in outputs:
-        for name, data in files.items():
-            for check in check_pdf(data, str(profile.folder / name), profile.name,
-                                   render=render):
-                results.append(check)
-                if not check.ok:
-                    problems.append(Problem(
-                        f"contrôle « {check.label} » échoué : trouvé {check.found} ; "
-                        f"attendu {check.expected}", profile.folder / name))
-    if problems:
-        problems.insert(0, Problem("flyer a produit des fichiers qui ne passent pas son propre "
-                                   "contrôle (erreur de mise en page ou de flyer)"))
-        raise FlyerError(problems=problems)
-    return results
-
-
-def _unknown_service(name: str, names: list[str]) -> str:
+def _resolve_highlight(options: BuildOptions, campaign: Campaign) -> BuildOptions:
+    """`--for` names a service as written in the contacts, whatever the case and spacing."""
+    if options.highlight is None:
+        return options
     import difflib
 
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+    names = [c.name for c in campaign.contacts.contacts]
+    wanted = " ".join(options.highlight.split()).casefold()
+    for name in names:
+        if " ".join(name.split()).casefold() == wanted:
+            return replace(options, highlight=name)
+    close = difflib.get_close_matches(options.highlight, names, n=3, cutoff=0.4)
     hint = ("services proches : " + ", ".join(f"« {c} »" for c in close)) if close else (
         "services connus : " + ", ".join(f"« {c} »" for c in names))
-    return f"service « {name} » inconnu ; {hint}"
+    raise FlyerError(f"service « {options.highlight} » inconnu ; {hint}", campaign.sources[0])
 
 
-def write_atomically(folders: dict[Path, dict[str, bytes]]) -> list[Path]:
-    """Write every file of every folder under a temporary name, then rename them all.
+def _colour_profiles(options: BuildOptions, registry: Registry, profiles: list[ProfileSpec]
+                     ) -> tuple[dict[str, OutputCondition | None], dict[str, Path | None]]:
+    from flyer.profiles import output_condition
 
-    The renames start only when every file of the build is on disk, so a failure (disk
-    full, a folder that cannot be created) leaves the output folders exactly as they
-    were: temporary files removed, folders this call created removed again.
-    """
-    created: list[Path] = []
-    staged: list[tuple[Path, Path]] = []
-    folder = next(iter(folders), Path("."))
+    conditions: dict[str, OutputCondition | None] = {}
+    icc: dict[str, Path | None] = {}
+    for profile in profiles:
+        path = None
+        if profile.colour == "cmyk":
+            path = options.icc or options.layouts / str(profile.icc)
+            conditions[profile.name] = output_condition(path)
+        icc[profile.name] = path
+    return conditions, icc
+
+
+def output_folder(options: BuildOptions, profile: ProfileSpec) -> Path:
+    """`out/`, `out/press/`… or `out/for/<service>/[press/]` for a --for build, so that a
+    personalised set never overwrites the general one."""
+    root = options.out
+    if options.highlight is not None:
+        from flyer.schools import slugify
+
+        root = root / "for" / (slugify(options.highlight) or "service")
+    return root / profile.folder if profile.folder else root
+
+
+def _plan_documents(plan_: Plan, profiles: list[ProfileSpec]) -> None:
+    options, registry = plan_.options, plan_.registry
+    route = "documents"
+    if options.highlight is not None:
+        from flyer.schools import slugify
+
+        route = "for:" + (slugify(options.highlight) or "service")
+    for profile in profiles:
+        folder = output_folder(options, profile)
+        for lang in plan_.campaign.letters:
+            scope = f"{profile.name}|{lang}|{route}"
+            parts = []
+            for spec in registry.documents.values():
+                if profile.name not in spec.profiles:
+                    continue
+                if spec.bundle:
+                    parts.append(len(plan_.jobs))
+                plan_.jobs.append(Job(spec.name, lang, profile.name,
+                                      folder / spec.file_name(lang), scope))
+            if profile.bundle and len(parts) > 1:
+                plan_.bundles.append(Bundle("documents", profile.name, lang,
+                                            folder / f"flyer-{lang}.pdf", scope, tuple(parts)))
+
+
+def _plan_schools(plan_: Plan, profiles: list[ProfileSpec]) -> None:
+    from flyer.schools import load_schools
+
+    options, registry = plan_.options, plan_.registry
+    assert options.schools is not None
+    if not options.schools.is_file():
+        raise FlyerError("fichier des écoles introuvable", options.schools)
+    specs = [s for s in registry.documents.values() if s.schools]
+    if not specs:
+        raise FlyerError("aucun document n'est marqué « schools: true » dans documents.yaml ; "
+                         "c'est le document fait pour chaque école",
+                         options.layouts / "documents.yaml")
+    names = [c.name for c in plan_.campaign.contacts.contacts]
+    plan_.schools = load_schools(options.schools, names)
+    for profile in profiles:
+        folder = output_folder(options, profile)
+        for lang in plan_.campaign.letters:
+            scope = f"{profile.name}|{lang}|schools"
+            for spec in specs:
+                if profile.name not in spec.profiles:
+                    continue
+                parts = []
+                for row in plan_.schools.rows:
+                    parts.append(len(plan_.jobs))
+                    plan_.jobs.append(Job(
+                        spec.name, lang, profile.name,
+                        folder / "schools" / row.slug / spec.file_name(lang), scope,
+                        school=row))
+                # The merged file is for printing: a tagged web leaflet is published alone.
+                if parts and profile.fixed_pages:
+                    name = "schools" if len(specs) == 1 else f"schools-{spec.name}"
+                    plan_.bundles.append(Bundle("schools", profile.name, lang,
+                                                folder / f"{name}-{lang}.pdf", scope,
+                                                tuple(parts)))
+
+
+def _refuse_double_writes(plan_: Plan) -> None:
+    """Two outputs with one path are refused before anything renders (Pelican's rule)."""
+    seen: dict[Path, str] = {}
+    for job in plan_.jobs:
+        targets = [job.target]
+        spec = plan_.registry.documents[job.document]
+        if spec.impose:
+            targets.append(job.target.with_name(spec.imposed_name(job.lang)))
+        for target in targets:
+            if target in seen:
+                raise FlyerError(f"« {job.document} » et « {seen[target]} » s'écriraient tous "
+                                 f"deux dans {target.name} ; renommez l'un des deux dans "
+                                 "documents.yaml", plan_.options.layouts / "documents.yaml")
+            seen[target] = job.document
+    for bundle in plan_.bundles:
+        if bundle.target in seen:
+            raise FlyerError(f"le document « {seen[bundle.target]} » porte le nom du fichier "
+                             f"qui rassemble les documents ({bundle.target.name}) ; "
+                             "renommez-le dans documents.yaml",
+                             plan_.options.layouts / "documents.yaml")
+        seen[bundle.target] = bundle.kind
+
+
+def _layouts_digest(layouts: Path) -> str:
+    """Every file a layout may read (templates, stylesheets, fonts, texts, ICC)."""
+    digest = hashlib.sha256()
+    for path in sorted(layouts.rglob("*")):
+        relative = path.relative_to(layouts)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if relative.as_posix() in ("documents.yaml", "profiles.yaml", "README.md"):
+            continue  # entries are hashed one by one, with their jobs
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _common_digest(plan_: Plan) -> bytes:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for part in (__version__, version("weasyprint"), version("pikepdf"),
+                 plan_.work.layouts_digest, os.environ.get("SOURCE_DATE_EPOCH", ""),
+                 str(plan_.options.check)):
+        digest.update(part.encode() + b"\0")
+    for path in sorted({p for p in plan_.work.icc.values() if p is not None}):
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.digest()
+
+
+def _keys(plan_: Plan) -> None:
+    """Each job's key: a hash of what it reads. Its HTML holds every data value it prints
+    (so a letter change reaches the leaflet but not the poster); the layout files, fonts,
+    ICC profile and versions are in the common part."""
+    from flyer.templates import load_strings, make_environment
+
+    common = _common_digest(plan_)
+    env = make_environment(plan_.options.layouts)
+    strings = {lang: load_strings(plan_.options.layouts, lang)
+               for lang in plan_.campaign.letters}
+    bases: dict[tuple[str, str, str, str], str] = {}
+    for index, job in enumerate(plan_.jobs):
+        spec = plan_.registry.documents[job.document]
+        profile = plan_.registry.profiles[job.profile]
+        digest = hashlib.sha256(common)
+        digest.update(spec.model_dump_json().encode() + profile.model_dump_json().encode())
+        digest.update(f"{job.lang}\0{job.target.name}\0".encode())
+        if job.school is None:
+            html = _html(env, plan_.options, plan_.campaign, spec, profile, job.lang,
+                         strings[job.lang])
+            digest.update(html.encode())
+            key = digest.hexdigest()
+            plan_.html[key] = html
+            plan_.jobs[index] = replace(job, key=key)
+            continue
+        service = job.school.school.service
+        base_id = (spec.name, profile.name, job.lang, service)
+        if base_id not in bases:
+            base_digest = digest.copy()
+            html = _html(env, plan_.options, plan_.campaign, spec, profile, job.lang,
+                         strings[job.lang], highlight=service, school_slot=True)
+            base_digest.update(html.encode())
+            bases[base_id] = base_digest.hexdigest()
+        digest.update(bases[base_id].encode())
+        digest.update(job.school.school.model_dump_json().encode())
+        plan_.jobs[index] = replace(job, key=digest.hexdigest(), base_key=bases[base_id])
+    for index, bundle in enumerate(plan_.bundles):
+        digest = hashlib.sha256(common)
+        digest.update(f"{bundle.kind}\0{bundle.target.name}\0".encode())
+        for part in bundle.parts:
+            digest.update(plan_.jobs[part].key.encode())
+        plan_.bundles[index] = replace(bundle, key=digest.hexdigest())
+
+
+def _html(env: Any, options: BuildOptions, campaign: Campaign, spec: DocumentSpec,
+          profile: ProfileSpec, lang: str, strings: dict[str, str], fit: tuple[str, ...] = (),
+          highlight: str | None = None, school: dict[str, Any] | None = None,
+          sections: tuple[str, ...] = ("recto", "verso"), school_slot: bool = False) -> str:
+    """A document's HTML: its template filled with the context of one language."""
+    from flyer.context import make_context
+    from flyer.templates import render_html
+
+    context = make_context(
+        campaign, lang, spec, strings, profile,
+        highlight=highlight if highlight is not None else options.highlight,
+        person=options.person, date=options.date, school=school, sections=sections, fit=fit,
+        school_slot=school_slot, stylesheets=_stylesheets(options.layouts, spec, profile))
+    return render_html(env, spec.template, context)
+
+
+def _stylesheets(layouts: Path, spec: DocumentSpec, profile: ProfileSpec) -> tuple[str, ...]:
+    """The document's stylesheets, then the profile's (those that exist for its template)."""
+    extra = tuple(name for name in profile.stylesheets_for(spec.template)
+                  if (layouts / name).is_file())
+    return (*spec.stylesheets, *extra)
+
+
+def page_rule(spec: DocumentSpec, profile: ProfileSpec) -> str:
+    """The registry's paper and the profile's bleed, as the first stylesheet."""
+    rule = f"@page {{ size: {spec.paper}"
+    if profile.bleed_mm:
+        rule += f"; bleed: {profile.bleed_mm:g}mm"
+    return rule + " }"
+
+
+# Run -----------------------------------------------------------------------------------------
+def build(options: BuildOptions, progress: Progress | None = None, tick: Tick | None = None,
+          workers: Workers | None = None) -> BuildResult:
+    """Plan, render what changed, check, and write every file into `options.out`, all or
+    nothing."""
+    say = progress or (lambda _message: None)
+    say("Lecture des données")
+    return run(plan(options), progress, tick, workers)
+
+
+def run(plan_: Plan, progress: Progress | None = None, tick: Tick | None = None,
+        workers: Workers | None = None) -> BuildResult:
+    from flyer.cache import RenderCache
+    from flyer.write import Interrupted, Output
+
+    say = progress or (lambda _message: None)
+    options = plan_.options
+    cache = RenderCache.default() if options.cache else None
+    result = BuildResult(warnings=list(plan_.warnings))
+    if options.schools is not None:
+        result.schools_file = options.schools
+        _set_aside_rows(plan_, result)
+    output = Output(options.out)
+    cached: dict[int, JobOutput] = {}
+    if cache is not None:
+        for index, job in enumerate(plan_.jobs):
+            hit = cache.get(job.key)
+            if hit is not None:
+                cached[index] = hit
+    output.prepare(_estimate(plan_, cached))
+    result.recovered = output.recovered
     try:
-        for folder, files in folders.items():
-            missing = [p for p in (folder, *folder.parents) if not p.exists()]
-            folder.mkdir(parents=True, exist_ok=True)
-            created.extend(reversed(missing))
-            for name, content in files.items():
-                fd, staged_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp",
-                                                   dir=folder)
-                staged.append((Path(staged_name), folder / name))
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(content)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-    except BaseException as exc:
-        for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        for made in reversed(created):  # deepest first
-            with contextlib.suppress(OSError):
-                made.rmdir()
-        if isinstance(exc, OSError):
-            raise FlyerError(f"écriture impossible ({exc.strerror})", folder) from None
+        _render_and_stage(plan_, cached, cache, output, result, say, tick, workers)
+        say("Écriture des fichiers")
+        scopes = {job.scope for job in plan_.jobs} | {b.scope for b in plan_.bundles}
+        try:
+            commit = output.commit(scopes)
+        except KeyboardInterrupt:
+            raise Interrupted(output.committed) from None
+    except BaseException:
+        output.discard()
         raise
-    for tmp, target in staged:
-        tmp.replace(target)
-    return [target for _, target in staged]
+    result.removed = commit.removed
+    for path in commit.kept:
+        result.warnings.append(Problem(
+            "fichier produit par une version précédente puis modifié : flyer ne le produit "
+            "plus, et le laisse en place", path))
+    if cache is not None:
+        cache.prune()
+    return result
+
+
+def _estimate(plan_: Plan, cached: dict[int, JobOutput]) -> int:
+    total = 0
+    for index, job in enumerate(plan_.jobs):
+        if index in cached:
+            total += sum(len(data) for data in cached[index].files.values())
+        else:
+            icc = plan_.work.icc.get(job.profile)
+            extra = icc.stat().st_size if icc is not None else 0
+            total += (ESTIMATE_SCHOOL if job.school else ESTIMATE_DOCUMENT) + extra
+    return total * 2 if plan_.bundles else total  # a bundle repeats its parts
+
+
+def _set_aside_rows(plan_: Plan, result: BuildResult) -> None:
+    assert plan_.schools is not None
+    for rejected in plan_.schools.set_aside:
+        problem = rejected.problem
+        result.schools.append(SchoolOutcome(problem.line or 0, rejected.school, "", why=(
+            f"{problem.field} : {problem.message}" if problem.field else problem.message)))
+    for row in plan_.schools.rows:
+        result.schools.append(SchoolOutcome(row.line, row.school.school, row.school.service))
+    result.schools.sort(key=lambda outcome: outcome.line)
+
+
+def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, output: Any,
+                      result: BuildResult, say: Progress, tick: Tick | None,
+                      workers: Workers | None) -> None:
+    """Every job's files staged in plan order as they arrive, then the bundles.
+
+    Nothing per school stays in memory: its leaflet is staged at once and its block (for
+    the merged file) spilled beside the staged files until the merge.
+    """
+    jobs = plan_.jobs
+    outcomes = {o.line: o for o in result.schools}
+    kept: dict[int, bytes] = {}  # documents that go into a bundle (a handful)
+    bundled = {part for bundle in plan_.bundles for part in bundle.parts}
+    blocks = output.staging / ".blocks"
+    bases: dict[str, bytes] = {}
+    failed: set[int] = set()  # school rows set aside (in any language or profile)
+    problems: list[Problem] = []  # anything that stops the whole build, all said at once
+    skipped: set[int] = set()  # documents too long for their pages: not written
+    todo = [i for i in range(len(jobs)) if i not in cached]
+    result.cached = len(jobs) - len(todo)
+    result.rendered = len(todo)
+    if todo:
+        say(f"Mise en page de {len(todo)} document(s)" if plan_.schools is None
+            else f"Mise en page de {len(todo)} dépliant(s) d'école")
+    if tick:
+        tick(0, len(jobs))
+    for done, (index, job_output) in enumerate(_outputs(plan_, cached, todo, workers), 1):
+        job = jobs[index]
+        if index in cached:
+            _reanchor(job_output, job.target)
+        elif cache is not None and job_output.set_aside is None:
+            cache.put(job.key, job_output)
+        if job_output.base:
+            bases.setdefault(job.base_key, job_output.base)
+            if cache is not None:
+                cache.put_blob(job.base_key, job_output.base)
+        result.warnings.extend(job_output.warnings)
+        _relay(job_output.layout, result)
+        if job_output.problems:
+            problems.extend(job_output.problems)
+        elif job_output.set_aside is not None and job.school is None:
+            result.skipped.append((job.target, job_output.set_aside))
+            skipped.add(index)
+        elif job_output.set_aside is not None:
+            assert job.school is not None
+            outcomes[job.school.line].why = job_output.set_aside
+            failed.add(job.school.line)
+        else:
+            problems.extend(_failed_checks(job_output.checks))
+            result.checks.extend(job_output.checks)
+            for name, data in job_output.files.items():
+                target = job.target.with_name(name)
+                output.stage(target, data, job.scope)
+                result.written.append(Written(
+                    target, job_output.pages[name], len(data), job.document, job.lang,
+                    job.profile, job.school.slug if job.school else None,
+                    imposed=name != job.target.name))
+                if job.school is not None:
+                    outcomes[job.school.line].files.append(target)
+            if index in bundled and job.school is None:
+                kept[index] = job_output.files[job.target.name]
+            if job_output.block:
+                blocks.mkdir(exist_ok=True)
+                (blocks / f"{index}.pdf").write_bytes(job_output.block)
+        if tick:
+            tick(done, len(jobs))
+    if problems:
+        raise FlyerError(problems=problems)
+    if failed:
+        _unstage_set_aside(result, output, failed)
+    for bundle in plan_.bundles:
+        missing = [plan_.jobs[i].target.name for i in bundle.parts if i in skipped]
+        if missing:
+            result.skipped.append((bundle.target, "il lui manque " + ", ".join(missing)))
+            continue
+        say(f"Assemblage : {bundle.target.name}")
+        profile = plan_.registry.profiles[bundle.profile]
+        if bundle.kind == "schools":
+            built = _schools_file(plan_, bundle, profile, failed, blocks, bases, cache, workers)
+            if built is None:
+                continue
+            data, pages = built
+        else:
+            data, pages = _bundle(plan_, bundle, kept, cache)
+        checks = _check_bundle(plan_, bundle, data, pages)
+        if _failed_checks(checks):
+            raise FlyerError(problems=_failed_checks(checks))
+        result.checks.extend(checks)
+        output.stage(bundle.target, data, bundle.scope)
+        result.written.append(Written(bundle.target, pages, len(data),
+                                      "flyer" if bundle.kind == "documents" else "schools",
+                                      bundle.lang, bundle.profile))
+
+
+def _relay(layout: list[Problem], result: BuildResult) -> None:
+    """WeasyPrint's warnings from a worker: to the report once each, and to this process's
+    `weasyprint` logger, where the tests and a host application listen for them."""
+    import logging
+
+    logger = logging.getLogger("weasyprint")
+    for problem in layout:
+        if problem not in result.warnings:
+            result.warnings.append(problem)
+            logger.warning("%s", problem)
+
+
+def _reanchor(job_output: JobOutput, target: Path) -> None:
+    """A cached output's warnings and checks name the files where this build writes them."""
+    names = set(job_output.files)
+    job_output.warnings = [replace(w, path=target.with_name(w.path.name))
+                           if w.path is not None and w.path.name in names else w
+                           for w in job_output.warnings]
+    job_output.checks = [replace(c, file=str(target.with_name(Path(c.file).name)))
+                         if Path(c.file).name in names else c for c in job_output.checks]
+
+
+def _unstage_set_aside(result: BuildResult, output: Any, failed: set[int]) -> None:
+    """A school set aside in one language or profile is set aside in all."""
+    gone: set[Path] = set()
+    for outcome in result.schools:
+        if outcome.line in failed:
+            for path in outcome.files:
+                staged = output.staged.pop(path, None)
+                if staged is not None:
+                    staged[0].unlink(missing_ok=True)
+                gone.add(path)
+            outcome.files = []
+    result.written = [w for w in result.written if w.path not in gone]
+
+
+def _schools_file(plan_: Plan, bundle: Bundle, profile: ProfileSpec, failed: set[int],
+                  blocks: Path, bases: dict[str, bytes], cache: Any,
+                  workers: Workers | None) -> tuple[bytes, int] | None:
+    """The merged file of every school built: shared leaflets and each school's block."""
+    from flyer.assemble import SchoolsFile
+
+    merged = SchoolsFile()
+    for index in bundle.parts:
+        job = plan_.jobs[index]
+        assert job.school is not None
+        if job.school.line in failed:
+            continue
+        block_file = blocks / f"{index}.pdf"
+        if block_file.is_file():
+            block = block_file.read_bytes()
+        else:  # taken from the cache
+            hit = cache.get(job.key) if cache is not None else None
+            block = hit.block if hit is not None else b""
+        if job.base_key not in bases:
+            base = cache.get_blob(job.base_key) if cache is not None else None
+            bases[job.base_key] = base or _rerender_base(plan_, index, workers)
+        merged.add(job.base_key, bases[job.base_key], block, job.school.school.school)
+    if not merged.count:
+        return None
+    data = merged.finish(plan_.campaign.letters[bundle.lang].title,
+                         _identifier(bundle.target.name, bundle.key),
+                         plan_.work.conditions.get(profile.name), profile.crop_marks,
+                         profile.links)
+    return data, merged.pages
+
+
+def _identifier(name: str, key: str) -> bytes:
+    return hashlib.sha256(f"{name}\0{key}".encode()).hexdigest()[:32].encode("ascii")
+
+
+def _bundle(plan_: Plan, bundle: Bundle, kept: dict[int, bytes], cache: Any
+            ) -> tuple[bytes, int]:
+    from flyer.assemble import merge, open_pdf
+
+    if cache is not None:
+        hit = cache.get(bundle.key)
+        if hit is not None:
+            return hit.files[bundle.target.name], hit.pages[bundle.target.name]
+    parts = []
+    for index in bundle.parts:
+        job = plan_.jobs[index]
+        spec = plan_.registry.documents[job.document]
+        parts.append((spec.label_for(job.lang), kept[index]))
+    data = merge(parts, plan_.campaign.letters[bundle.lang].title,
+                 _identifier(bundle.target.name, bundle.key))
+    with open_pdf(data) as pdf:
+        pages = len(pdf.pages)
+    if cache is not None:
+        cache.put(bundle.key, JobOutput(files={bundle.target.name: data},
+                                        pages={bundle.target.name: pages}))
+    return data, pages
+
+
+def _check_bundle(plan_: Plan, bundle: Bundle, data: bytes, pages: int) -> list[CheckResult]:
+    """The parts were checked one by one, QR codes included; the merged file is checked for
+    what merging could break: pages and paper, fonts, colours, conformance, links."""
+    from flyer.check import Expect, check_pdf
+
+    profile = plan_.registry.profiles[bundle.profile]
+    specs = [plan_.registry.documents[plan_.jobs[i].document] for i in bundle.parts]
+    if bundle.kind == "schools":
+        papers = [specs[0].paper] * pages  # every school's leaflet is the same document
+        expected = pages // specs[0].pages * specs[0].pages
+    else:
+        papers = [spec.paper for spec in specs for _ in range(spec.pages)]
+        expected = len(papers)
+    fixed = profile.fixed_pages
+    expect = Expect(pages=expected if fixed else None,
+                    papers=tuple(papers) if fixed else None,
+                    allowed=frozenset(papers), qr_min_mm=None,
+                    text_min_pt=min(spec.text_min_pt for spec in specs))
+    return check_pdf(data, str(bundle.target), profile, expect, render=False)
+
+
+def _failed_checks(checks: list[CheckResult]) -> list[Problem]:
+    """A file that fails its own preflight is not written: each failure said as a problem."""
+    return [Problem(f"contrôle « {c.label} » échoué : trouvé {c.found} ; attendu "
+                    f"{c.expected} (flyer refuse d'écrire ce fichier)", Path(c.file))
+            for c in checks if not c.ok]
+
+
+def _rerender_base(plan_: Plan, index: int, workers: Workers | None) -> bytes:
+    """The shared leaflet of a school job, when neither a worker nor the cache has it."""
+    job = replace(plan_.jobs[index], key=plan_.jobs[index].key + "-base")
+    one = replace(plan_, jobs=[job])
+    for _, out in _outputs(one, {}, [0], workers, want_base=True):
+        return out.base
+    raise AssertionError("no output")  # pragma: no cover
+
+
+# Workers ---------------------------------------------------------------------------------------
+def _outputs(plan_: Plan, cached: dict[int, JobOutput], todo: list[int],
+             workers: Workers | None, want_base: bool = False
+             ) -> Iterator[tuple[int, JobOutput]]:
+    """Each job's output in plan order: from the cache, or from the worker pool."""
+    from flyer.pool import Workers
+
+    tasks: list[list[int]] = []
+    for index in todo:
+        job = plan_.jobs[index]
+        if (tasks and job.school is not None and len(tasks[-1]) < SCHOOLS_PER_TASK
+                and plan_.jobs[tasks[-1][-1]].school is not None):
+            tasks[-1].append(index)
+        else:
+            tasks.append([index])
+    task_of = {index: n for n, task in enumerate(tasks) for index in task}
+    own = workers is None and bool(tasks)
+    pool = Workers.start(len(tasks)) if own else workers
+    try:
+        results: dict[int, JobOutput] = {}
+        pending: Iterator[list[JobOutput]] = iter(())
+        if pool is not None and tasks:
+            pending = pool.map_ordered(
+                run_task, [(plan_.work, [plan_.jobs[i] for i in task], want_base)
+                           for task in tasks],
+                labels=[[_template_of(plan_, i) for i in task] for task in tasks])
+        received = 0
+        for index in range(len(plan_.jobs)):
+            if index in cached:
+                yield index, cached[index]
+                continue
+            if index not in task_of:
+                continue
+            while index not in results:
+                outputs = next(pending)
+                for position, out in zip(tasks[received], outputs, strict=True):
+                    results[position] = out
+                received += 1
+            yield index, results.pop(index)
+    finally:
+        if own and pool is not None:
+            pool.close()
+
+
+def _template_of(plan_: Plan, index: int) -> str:
+    spec = plan_.registry.documents[plan_.jobs[index].document]
+    return str(plan_.options.layouts / spec.template)
+
+
+# In a worker process: one Workshop per layouts folder, reused across tasks and builds.
+_WORKSHOPS: dict[tuple[str, str], Workshop] = {}
+
+
+def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False) -> list[JobOutput]:
+    """A task on a worker: each job rendered, assembled and checked."""
+    key = (str(work.options.layouts.resolve()), work.layouts_digest)
+    shop = _WORKSHOPS.get(key)
+    if shop is None:
+        _WORKSHOPS.clear()
+        shop = _WORKSHOPS[key] = Workshop(work)
+    shop.work = work
+    return [shop.run(job, want_base) for job in jobs]
+
+
+class Workshop:
+    """What a worker sets up once and reuses: the Jinja environment, the fonts, the parsed
+    stylesheets, the texts of each language, and each service's shared school leaflet."""
+
+    def __init__(self, work: WorkContext) -> None:
+        from flyer.render import Renderer
+        from flyer.templates import make_environment
+
+        self.work = work
+        self.env = make_environment(work.options.layouts)
+        self.renderer = Renderer(work.options.layouts, work.options.data)
+        self.strings: dict[str, dict[str, str]] = {}
+        self.bases: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+        self.sent: set[str] = set()
+
+    def _strings(self, lang: str) -> dict[str, str]:
+        from flyer.templates import load_strings
+
+        if lang not in self.strings:
+            self.strings[lang] = load_strings(self.work.options.layouts, lang)
+        return self.strings[lang]
+
+    def run(self, job: Job, want_base: bool = False) -> JobOutput:
+        from flyer import budget
+
+        spec = self.work.registry.documents[job.document]
+        with budget.render_budget(self.work.options.layouts / spec.template):
+            if job.school is not None:
+                return self._school(job, spec, want_base)
+            return self._document(job, spec)
+
+    def _render(self, spec: DocumentSpec, profile: ProfileSpec, lang: str, fit: tuple[str, ...],
+                **extra: Any) -> tuple[str, Any]:
+        html = _html(self.env, self.work.options, self.work.campaign, spec, profile, lang,
+                     self._strings(lang), fit=fit, **extra)
+        document = self.renderer.render_document(html, page_rule(spec, profile),
+                                                 self.work.icc.get(profile.name))
+        return html, document
+
+    def _fitted(self, spec: DocumentSpec, profile: ProfileSpec, lang: str, **extra: Any
+                ) -> tuple[str, Any, tuple[str, ...]]:
+        """The document laid out at the first fit step that gives its page count.
+
+        Steps are the `fit:` classes of its entry, added one by one (`compact`, then
+        `compact small`…); a profile whose pages may flow (web) is laid out once.
+        """
+        steps = [spec.fit[:n] for n in range(len(spec.fit) + 1)] if profile.fixed_pages else [()]
+        for fit in steps:
+            html, document = self._render(spec, profile, lang, fit, **extra)
+            if len(document.pages) <= spec.pages:
+                break
+        return html, document, fit
+
+    def _pdf(self, document: Any, name: str, html: str, profile: ProfileSpec,
+             payloads: list[str]) -> Any:
+        """WeasyPrint's PDF, opened for assembly, its QR images stamped as vector codes."""
+        from flyer.assemble import open_pdf, stamp_qr_codes
+        from flyer.render import build_date
+
+        date = build_date(self.work.campaign.contacts.updated)
+        options: dict[str, Any] = {}
+        if profile.pdf_variant:
+            options["pdf_variant"] = profile.pdf_variant
+        pdf = open_pdf(self.renderer.write_pdf(document, name, date, source=html, **options))
+        stamp_qr_codes(pdf, payloads, cmyk=profile.colour == "cmyk")
+        return pdf
+
+    def _save(self, pdf: Any, profile: ProfileSpec, identifier: bytes | None = None,
+              finished: bool = True) -> bytes:
+        """The file's bytes, finished for the profile (crop marks, output condition, no
+        links where none are allowed) unless it is an intermediate (a shared leaflet)."""
+        from flyer.assemble import finish, save
+
+        identifier = identifier or bytes(pdf.trailer.ID[0])
+        if finished:
+            finish(pdf, self.work.conditions.get(profile.name), profile.crop_marks,
+                   profile.links, identifier)
+        try:
+            return save(pdf, identifier, version=pdf.pdf_version)
+        finally:
+            pdf.close()
+
+    def _payloads(self, school: Any = None) -> list[str]:
+        from flyer.qr import mailto_uri
+
+        emails = [c.email for c in self.work.campaign.contacts.contacts if c.email]
+        if school is not None and school.email:
+            emails.append(school.email)
+        return [mailto_uri(e) for e in emails]
+
+    def _warnings(self, before: int, spec: DocumentSpec) -> list[Problem]:
+        """WeasyPrint's warnings since `before`, at the layout file they are about (the
+        stylesheet it was parsing, else the document's template)."""
+        layouts = self.work.options.layouts
+        return [Problem(f"WeasyPrint : {message}", layouts / (source or spec.template))
+                for source, message in dict.fromkeys(self.renderer.warnings[before:])]
+
+    def _fallbacks(self, before: int, target: Path) -> list[Problem]:
+        return [Problem(f"des caractères absents de la police du modèle ont été imprimés avec "
+                        f"« {family} », une police de cet ordinateur ; vérifiez les caractères "
+                        "spéciaux des données (émojis, autres alphabets)", target)
+                for _, family in self.renderer.fallbacks[before:]]
+
+    def _document(self, job: Job, spec: DocumentSpec) -> JobOutput:
+        from flyer.assemble import impose_two_up
+
+        profile = self.work.registry.profiles[job.profile]
+        before = (len(self.renderer.warnings), len(self.renderer.fallbacks))
+        html, document, fit = self._fitted(spec, profile, job.lang)
+        out = JobOutput(fit=fit)
+        name = job.target.name
+        if profile.fixed_pages and len(document.pages) != spec.pages:
+            # A 3-page A5 leaflet is wrong paper: it is not written (an earlier one goes
+            # too: its data is older), the others are, and the build ends with status 1.
+            out.set_aside = _fit_message(spec, job.lang, document, fit)
+            return out
+        pdf = self._save(self._pdf(document, name, html, profile, self._payloads()), profile)
+        out.files[name] = pdf
+        out.pages[name] = len(document.pages)
+        if spec.impose == "two-up" and spec.sheet_paper:
+            imposed = spec.imposed_name(job.lang)
+            out.files[imposed] = impose_two_up(pdf, _identifier(imposed, job.key),
+                                               PAPER_MM[spec.sheet_paper])
+            out.pages[imposed] = len(document.pages)
+        out.layout = self._warnings(before[0], spec)
+        out.warnings += self._fallbacks(before[1], job.target)
+        out.checks = self._check(job, spec, profile, out)
+        return out
+
+    def _check(self, job: Job, spec: DocumentSpec, profile: ProfileSpec, out: JobOutput
+               ) -> list[CheckResult]:
+        from flyer.check import check_pdf
+
+        results = []
+        for name, data in out.files.items():
+            expect = expectation(spec, profile, imposed=name != job.target.name)
+            results += check_pdf(data, str(job.target.with_name(name)), profile, expect,
+                                 render=self.work.options.check)
+        return results
+
+    def _school(self, job: Job, spec: DocumentSpec, want_base: bool) -> JobOutput:
+        """A school's leaflet: its service's shared leaflet with the school's block drawn
+        over the slot the recto leaves free (print profiles), or laid out whole (a tagged
+        web file, whose structure an overlay would break)."""
+        from pikepdf import Name
+
+        from flyer.assemble import open_pdf, overlay
+        from flyer.context import school_context
+
+        assert job.school is not None
+        profile = self.work.registry.profiles[job.profile]
+        row = job.school
+        service = row.school.service
+        before = (len(self.renderer.warnings), len(self.renderer.fallbacks))
+        context = school_context(row.school, job.lang, self._strings(job.lang))
+        name = job.target.name
+        out = JobOutput()
+        if not profile.fixed_pages:
+            html, document, fit = self._fitted(spec, profile, job.lang, highlight=service,
+                                                  school=context)
+            out.files[name] = self._save(self._pdf(document, name, html, profile,
+                                                   self._payloads(row.school)), profile)
+            out.pages[name] = len(document.pages)
+            out.checks = self._check(job, spec, profile, out)
+            return out
+        if job.base_key not in self.bases:
+            html, document, fit = self._fitted(spec, profile, job.lang, highlight=service,
+                                                  school_slot=True)
+            if len(document.pages) != spec.pages:
+                out.set_aside = (f"le dépliant du service ne tient pas sur {spec.pages} pages "
+                                 "même resserré ; raccourcissez la lettre ou les descriptions")
+                return out
+            base_pdf = self._pdf(document, f"base-{job.base_key}", html, profile,
+                                 self._payloads())
+            self.bases[job.base_key] = (self._save(base_pdf, profile, finished=False), fit)
+        base, fit = self.bases[job.base_key]
+        if want_base or job.base_key not in self.sent:
+            out.base = base
+            self.sent.add(job.base_key)
+        if want_base:
+            return out
+        html, block = self._render(spec, profile, job.lang, fit, highlight=service,
+                                   school=context, sections=("school",), school_slot=True)
+        if len(block.pages) != 1 and context["qr_src"]:
+            # A very long name or address leaves no room for the code in the slot: the
+            # address stays printed and clickable, so say so rather than set it aside.
+            html, block = self._render(spec, profile, job.lang, fit, highlight=service,
+                                       school={**context, "qr_src": None},
+                                       sections=("school",), school_slot=True)
+            out.warnings.append(Problem(
+                "pas de place pour le code QR de l'adresse de l'école (nom ou adresse très "
+                "longs) ; l'adresse reste imprimée et cliquable", self.work.options.schools,
+                row.line))
+        if len(block.pages) != 1:
+            out.set_aside = ("le cadre de l'école déborde : nom d'école ou de contact trop "
+                             "long ?")
+            return out
+        block_pdf = self._save(self._pdf(block, f"block-{job.key}", html, profile,
+                                         self._payloads(row.school)), profile, finished=False)
+        leaflet = open_pdf(base)
+        overlay(leaflet, block_pdf)
+        leaflet.docinfo[Name.Title] = (
+            f"{self.work.campaign.letters[job.lang].title} — {row.school.school}")
+        out.block = block_pdf
+        out.files[name] = self._save(leaflet, profile, _identifier(name, job.key))
+        out.pages[name] = spec.pages
+        out.layout = self._warnings(before[0], spec)
+        out.warnings += self._fallbacks(before[1], job.target)
+        out.checks = self._check(job, spec, profile, out)
+        return out
+
+
+def expectation(spec: DocumentSpec, profile: ProfileSpec, imposed: bool = False) -> Expect:
+    """What the preflight expects of one of `spec`'s files in `profile`."""
+    from flyer.check import Expect
+
+    paper = f"{spec.sheet_paper} paysage" if imposed and spec.sheet_paper else spec.paper
+    fixed = profile.fixed_pages
+    return Expect(pages=spec.pages if fixed else None,
+                  papers=(paper,) * spec.pages if fixed else None,
+                  allowed=frozenset({paper}), qr_min_mm=spec.qr_min_mm,
+                  text_min_pt=spec.text_min_pt)
+
+
+def _fit_message(spec: DocumentSpec, lang: str, document: Any, fit: tuple[str, ...]) -> str:
+    """Which document, by how much, and what would make it fit — in the right direction."""
+    count = len(document.pages)
+    label = f"« {spec.label_for('fr')} » ({spec.file_name(lang)})"
+    if count < spec.pages:
+        return (f"{label} devait faire {spec.pages} page(s) et n'en fait que {count} ; "
+                "vérifiez la mise en page (saut de page manquant ?)")
+    from flyer.fit import overflow_mm
+
+    extra = overflow_mm(document, spec.pages)
+    tried = " puis ".join(("normal", *fit)) if fit else "normal"
+    return (f"{label} ne tient pas sur {spec.pages} page(s), même resserré ({tried}) : il "
+            f"dépasse d'environ {extra:.0f} mm sur une page de plus. Pour qu'il tienne, "
+            "raccourcissez des descriptions ou retirez un service (ou raccourcissez la "
+            "lettre) ; la taille du texte ne descend pas sous le minimum d'impression "
+            f"({spec.text_min_pt:g} pt)")
+
+
+def dump_key_material(plan_: Plan) -> str:
+    """The jobs of a plan and their keys, for debugging and tests."""
+    return json.dumps([{"document": j.document, "lang": j.lang, "profile": j.profile,
+                        "target": str(j.target), "key": j.key} for j in plan_.jobs], indent=1)

@@ -21,19 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
+from flyer.documents import CHECKS, PAPER_MM, ProfileSpec, Registry
+
 if TYPE_CHECKING:
     from pypdf import PageObject, PdfReader
 
-PROFILES = ("office", "press", "web")
 MM_PER_PT = 25.4 / 72
-MIN_BLEED_MM = 3.0
-MIN_TEXT_PT = 10.0
 SAFE_MM = 5.0  # a trim that wanders by a millimetre or two must not touch any text
 # Resolution at which a reader's phone must still read the codes: a leaflet scanned from
 # hand's length, a poster from a metre or two (PRINT-NOTES.md, "QR codes").
 QR_DPI_SMALL, QR_DPI_LARGE = 150, 72
+MIN_TEXT_PT = 10.0  # for a file flyer did not make (no document entry to ask)
 
-ISO_SIZES = {"A5": (148, 210), "A4": (210, 297), "A3": (297, 420)}
 # \w: addresses may have accented letters (IDN domains, UTF-8 local parts).
 EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # E.164 numbers, or the short numbers the data allows (112, 103, 116000).
@@ -51,19 +50,81 @@ class CheckResult:
     expected: str
 
 
-def check_pdf(source: bytes | Path, name: str, profile: str | None = None,
-              render: bool = True) -> list[CheckResult]:
-    """Every check of `source` for `profile` (None: guessed from the file's markers)."""
+@dataclass(frozen=True)
+class Expect:
+    """What a file must be, from its document's entry and its profile (documents.yaml,
+    profiles.yaml): None where nothing is known (a file flyer did not make)."""
+
+    pages: int | None = None
+    papers: tuple[str, ...] | None = None  # one per page, when the page count is fixed
+    allowed: frozenset[str] | None = None  # papers any page may have
+    qr_min_mm: float | None = None
+    text_min_pt: float = MIN_TEXT_PT
+
+
+def check_pdf(source: bytes | Path, name: str, profile: ProfileSpec | str | None = None,
+              expect: Expect | None = None, render: bool = True,
+              registry: Registry | None = None) -> list[CheckResult]:
+    """Every check of `profile` on `source` (profile None: guessed from the file)."""
     from pypdf import PdfReader
 
     data = source.read_bytes() if isinstance(source, Path) else source
     reader = PdfReader(io.BytesIO(data))
-    profile = profile or detect_profile(reader)
-    checks = _Checks(reader, name, profile)
+    spec = resolve_profile(profile, reader, registry)
+    checks = _Checks(reader, name, spec, expect or Expect())
     results = checks.structural()
-    if render:
-        results += render_checks(data, name, reader)
+    # The text checks read pdfium's character boxes (cheap): always. Decoding every QR code
+    # needs a render of each page: with `render` (`--check`, `flyer check`).
+    if any(c in spec.checks for c in ("text-size", "trim-clearance")) or (
+            render and "qr" in spec.checks):
+        results += render_checks(data, name, reader, spec, expect or Expect(),
+                                 decode_qr=render)
     return results
+
+
+def shipped_registry() -> Registry | None:
+    """The registry of `./layouts`, when flyer runs in its project folder."""
+    from flyer.documents import load_registry
+    from flyer.errors import FlyerError
+
+    layouts = Path("layouts")
+    if not (layouts / "profiles.yaml").is_file():
+        return None
+    try:
+        return load_registry(layouts)
+    except FlyerError:
+        return None
+
+
+def resolve_profile(profile: ProfileSpec | str | None, reader: PdfReader,
+                    registry: Registry | None = None) -> ProfileSpec:
+    """A profile of the registry by name, or the one whose PDF variant the file claims; a
+    file from elsewhere is checked for what it says it is."""
+    if isinstance(profile, ProfileSpec):
+        return profile
+    registry = registry or shipped_registry()
+    kind = profile or detect_profile(reader)
+    if registry is not None:
+        if kind in registry.profiles:
+            return registry.profiles[kind]
+        variant = {"press": "pdf/x-4", "web": "pdf/ua-1"}.get(kind)
+        for spec in registry.profiles.values():
+            if spec.pdf_variant == variant and (variant or spec.colour == "rgb"):
+                return spec
+    return inferred_profile(kind)
+
+
+def inferred_profile(kind: str) -> ProfileSpec:
+    """What a PDF/X, PDF/UA or plain file must be, without a registry to ask."""
+    always = ("paper", "fonts", "colour", "links", "text-size", "trim-clearance", "qr")
+    if kind == "press":
+        return ProfileSpec(name="press", pdf_variant="pdf/x-4", colour="cmyk", bleed_mm=3,
+                           links=False, checks=(*always, "bleed", "black-text",
+                                                "output-intent", "annotations"))
+    if kind == "web":
+        return ProfileSpec(name="web", pdf_variant="pdf/ua-1", fixed_pages=False,
+                           checks=(*always, "bleed", "tagging"))
+    return ProfileSpec(name=kind, checks=always)
 
 
 def detect_profile(reader: PdfReader) -> str:
@@ -104,7 +165,7 @@ def _box(page: PageObject, name: str) -> tuple[float, float, float, float] | Non
 
 def size_name(width_mm: float, height_mm: float) -> str:
     """"A4", "A4 paysage"… or the size in mm."""
-    for label, (w, h) in ISO_SIZES.items():
+    for label, (w, h) in PAPER_MM.items():
         if abs(width_mm - w) <= 1 and abs(height_mm - h) <= 1:
             return label
         if abs(width_mm - h) <= 1 and abs(height_mm - w) <= 1:
@@ -113,26 +174,26 @@ def size_name(width_mm: float, height_mm: float) -> str:
 
 
 class _Checks:
-    def __init__(self, reader: PdfReader, name: str, profile: str) -> None:
+    def __init__(self, reader: PdfReader, name: str, profile: ProfileSpec,
+                 expect: Expect) -> None:
         self.reader = reader
         self.name = name
         self.profile = profile
+        self.expect = expect
         self.results: list[CheckResult] = []
 
     def add(self, label: str, ok: bool, found: str, expected: str) -> None:
         self.results.append(CheckResult(self.name, label, ok, found, expected))
 
     def structural(self) -> list[CheckResult]:
-        self.sizes()
-        self.bleed()
-        self.fonts()
-        self.colours()
-        if self.profile == "press":
-            self.output_intent()
-            self.annotations_in_bleed()
-        if self.profile == "web":
-            self.tagging()
-        self.links()
+        wanted = set(self.profile.checks)
+        steps = {"paper": self.sizes, "pages": self.pages, "bleed": self.bleed,
+                 "fonts": self.fonts, "colour": self.colours, "output-intent":
+                 self.output_intent, "annotations": self.annotations_in_bleed,
+                 "tagging": self.tagging, "links": self.links}
+        for name in CHECKS:
+            if name in steps and name in wanted:
+                steps[name]()
         return self.results
 
     # Boxes ----------------------------------------------------------------------------
@@ -148,9 +209,24 @@ class _Checks:
             names.append(size_name((x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT))
         counted = Counter(names)
         found = ", ".join(f"{n} × {label}" for label, n in counted.items())
-        ok = bool(names) and all(not n.endswith(" mm") for n in names)
-        self.add("Format des pages (TrimBox)", ok, f"{len(names)} page(s) : {found}",
-                 "A5, A4 ou A3")
+        expect = self.expect
+        if expect.papers is not None and len(expect.papers) == len(names):
+            ok = list(expect.papers) == names
+            shown = ", ".join(f"{n} × {label}" for label, n in Counter(expect.papers).items())
+        elif expect.allowed:
+            ok = bool(names) and all(n in expect.allowed for n in names)
+            shown = " ou ".join(sorted(expect.allowed))
+        else:
+            ok = bool(names) and all(not n.endswith(" mm") for n in names)
+            shown = "un format ISO (A3, A4, A5, A6)"
+        self.add("Format des pages (TrimBox)", ok, f"{len(names)} page(s) : {found}", shown)
+
+    def pages(self) -> None:
+        if self.expect.pages is None:
+            return
+        count = len(self.reader.pages)
+        self.add("Nombre de pages", count == self.expect.pages, str(count),
+                 f"{self.expect.pages} (documents.yaml)")
 
     def bleed(self) -> None:
         smallest = float("inf")
@@ -171,11 +247,12 @@ class _Checks:
                 problems.append(f"p.{index} BleedBox hors de la MediaBox")
         bleed_mm = 0.0 if smallest == float("inf") else max(smallest, 0.0)
         found = f"{bleed_mm:.1f} mm" + (" ; " + ", ".join(problems) if problems else "")
-        if self.profile == "press":
-            ok = bleed_mm >= MIN_BLEED_MM - 0.05 and not problems
+        wanted = self.profile.bleed_mm
+        if wanted > 0:
+            ok = bleed_mm >= wanted - 0.05 and not problems
             self.add("Fond perdu (BleedBox)", ok, found,
-                     f"TrimBox, et BleedBox ≥ {MIN_BLEED_MM:.0f} mm autour, dans la MediaBox")
-        elif self.profile == "web":
+                     f"TrimBox, et BleedBox ≥ {wanted:g} mm autour, dans la MediaBox")
+        else:
             self.add("Fond perdu (BleedBox)", bleed_mm < 0.05, found, "aucun (écran)")
 
     # Fonts ----------------------------------------------------------------------------
@@ -201,7 +278,7 @@ class _Checks:
 
     # Colours --------------------------------------------------------------------------
     def colours(self) -> None:
-        if self.profile == "office":
+        if self.profile.colour == "rgb" and self.profile.pdf_variant is None:
             # Any colour prints on an office printer: not worth reading every stream
             # (it was a third of a plain build's preflight).
             self.add("Espaces de couleur", True, "non analysés", "libres (RVB permis)")
@@ -213,7 +290,7 @@ class _Checks:
         found = ", ".join(spaces) or "aucune couleur"
         if scan.rgb_where:
             found += " (RVB : " + ", ".join(sorted(scan.rgb_where)[:4]) + ")"
-        if self.profile == "press":
+        if self.profile.colour == "cmyk":
             self.add("Espaces de couleur", not scan.rgb_where, found,
                      "CMJN (ou gris), aucun RVB")
             black_text = {c for c in scan.text_colours
@@ -224,8 +301,9 @@ class _Checks:
             if black_text:
                 found_text += " ; noir quadri : " + ", ".join(_fmt(c) for c in black_text)
             ok = bool(dominant) and dominant[0][0] == (0.0, 0.0, 0.0, 1.0) and not black_text
-            self.add("Texte courant en noir seul", ok, found_text,
-                     "0 0 0 1 (K seul), jamais de noir quadri")
+            if "black-text" in self.profile.checks:
+                self.add("Texte courant en noir seul", ok, found_text,
+                         "0 0 0 1 (K seul), jamais de noir quadri")
         else:
             self.add("Espaces de couleur", True, found, "libres (RVB permis)")
 
@@ -325,7 +403,7 @@ class _Checks:
         found = f"{len(mailto)} mailto:, {len(tel)} tel:"
         if bad:
             found += " ; mal formés : " + ", ".join(bad[:4])
-        if self.profile == "press" and not uris:
+        if not self.profile.links and not uris:
             found += " (retirés : pas d'annotation en PDF/X)"
         self.add("Liens mailto: et tel:", not bad, found,
                  "mailto:adresse et tel:+32… bien formés")
@@ -594,43 +672,44 @@ def _skip_string(data: bytes, pos: int) -> int:
 
 
 # Render checks ------------------------------------------------------------------------
-def render_checks(data: bytes, name: str, reader: PdfReader | None = None
-                  ) -> list[CheckResult]:
-    """Smallest text size, text kept clear of the trim, and every QR code decoded from a
-    render at print resolution."""
+def render_checks(data: bytes, name: str, reader: PdfReader | None = None,
+                  profile: ProfileSpec | None = None, expect: Expect | None = None,
+                  decode_qr: bool = True) -> list[CheckResult]:
+    """What needs the page's text or a render: the smallest text, text kept clear of the
+    trim (and on the page at all: a 500-character URL runs off it), and, with
+    `decode_qr`, every QR code decoded at print resolution and measured."""
     import ctypes
 
     import pypdfium2 as pdfium
-    import zxingcpp
     from pypdf import PdfReader
 
     reader = reader or PdfReader(io.BytesIO(data))
+    expect = expect or Expect()
+    wanted = set(profile.checks) if profile is not None else {"text-size", "trim-clearance",
+                                                               "qr"}
     results: list[CheckResult] = []
     matrix = pdfium.raw.FS_MATRIX()
     document = pdfium.PdfDocument(data)
     smallest = float("inf")
     closest = float("inf")  # mm between any character and the trim edge
+    closest_where = ""
     box = [ctypes.c_double() for _ in range(4)]
-    decoded_rows: list[str] = []
-    # Every address printed anywhere in the document needs a readable code somewhere in
-    # it (the "your contact" box on the front repeats an address coded on the back).
-    printed: set[tuple[str, int]] = set()
-    addresses: set[str] = set()
-    undecodable = 0
-    total = 0
+    qr = _QrScan(expect) if decode_qr and "qr" in wanted else None
     try:
         for index, page in enumerate(document, start=1):
             textpage = page.get_textpage()
             x0, y0, x1, y1 = (float(v) for v in reader.pages[index - 1].trimbox)
             for char_index in range(textpage.count_chars()):
                 char = pdfium.raw.FPDFText_GetUnicode(textpage, char_index)
-                if chr(char).isspace():
+                if chr(char).isspace() or char in (0xAD, 0xFFFE, 0x02):
                     continue
                 if pdfium.raw.FPDFText_GetCharBox(textpage, char_index,
                                                   *(ctypes.byref(v) for v in box)):
                     left, right, bottom, top = (v.value for v in box)
-                    closest = min(closest, (left - x0) * MM_PER_PT, (x1 - right) * MM_PER_PT,
-                                  (bottom - y0) * MM_PER_PT, (y1 - top) * MM_PER_PT)
+                    distance = min((left - x0) * MM_PER_PT, (x1 - right) * MM_PER_PT,
+                                   (bottom - y0) * MM_PER_PT, (y1 - top) * MM_PER_PT)
+                    if distance < closest:
+                        closest, closest_where = distance, f"p.{index} « {chr(char)} »"
                 # The Tf size times the scale of the text and current matrices:
                 # WeasyPrint sets 14.67 px text under a 0.75 scale = 11 pt on paper.
                 size = pdfium.raw.FPDFText_GetFontSize(textpage, char_index)
@@ -638,53 +717,194 @@ def render_checks(data: bytes, name: str, reader: PdfReader | None = None
                     size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
                 if size > 0:
                     smallest = min(smallest, size)
-            text = textpage.get_text_range()
-            width_mm, height_mm = (x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT
-            dpi = QR_DPI_LARGE if max(width_mm, height_mm) > 297 + 1 else QR_DPI_SMALL
-            image = page.render(scale=dpi / 72).to_pil()
-            found = zxingcpp.read_barcodes(
-                image, formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]
-                return_errors=True)
-            payloads = [r.text for r in found if r.valid]
-            undecodable += sum(1 for r in found if not r.valid)
-            total += len(found)
-            addresses |= {unquote(p.removeprefix("mailto:")) for p in payloads}
-            printed.update((a, index) for a in EMAIL.findall(text))
-            if payloads:
-                decoded_rows.append(f"p.{index} ({dpi} dpi) : {len(payloads)} "
-                                    f"({', '.join(sorted(payloads)[:2])}…)")
+            if qr is not None:
+                qr.page(index, page, textpage.get_text_range(), (x1 - x0, y1 - y0))
     finally:
         document.close()
-    missing = [f"p.{index} {a}" for a, index in sorted(printed, key=lambda x: (x[1], x[0]))
-               if not any(a in decoded for decoded in addresses)]
-    shown = "aucun texte" if smallest == float("inf") else f"{smallest:.1f} pt"
-    results.append(CheckResult(name, "Plus petit texte", smallest >= MIN_TEXT_PT - 0.05,
-                               shown, f"≥ {MIN_TEXT_PT:.0f} pt"))
-    shown = "aucun texte" if closest == float("inf") else f"{closest:.1f} mm"
-    results.append(CheckResult(name, "Texte loin de la coupe (TrimBox)",
-                               closest >= SAFE_MM - 0.05, shown, f"≥ {SAFE_MM:.0f} mm"))
-    found_qr = "; ".join(decoded_rows) or "aucun code"
-    if undecodable:
-        found_qr += f" ; {undecodable} illisible(s)"
-    if missing:
-        found_qr += " ; adresse sans code lisible : " + ", ".join(missing[:3])
-    results.append(CheckResult(
-        name, "Codes QR lus à la résolution d'impression", not undecodable and not missing,
-        found_qr, f"chaque code lisible ({QR_DPI_SMALL} dpi A4/A5, {QR_DPI_LARGE} dpi A3), "
-                  "un code par adresse imprimée"))
+    if "text-size" in wanted:
+        shown = "aucun texte" if smallest == float("inf") else f"{smallest:.1f} pt"
+        results.append(CheckResult(name, "Plus petit texte",
+                                   smallest >= expect.text_min_pt - 0.05, shown,
+                                   f"≥ {expect.text_min_pt:g} pt"))
+    if "trim-clearance" in wanted:
+        shown = "aucun texte" if closest == float("inf") else f"{closest:.1f} mm"
+        if closest < 0:
+            shown += f" (hors de la page : {closest_where})"
+        results.append(CheckResult(name, "Texte loin de la coupe (TrimBox)",
+                                   closest >= SAFE_MM - 0.05, shown, f"≥ {SAFE_MM:.0f} mm"))
+    if qr is not None:
+        results += qr.results(name)
     return results
 
 
-def check_files(paths: list[Path], profile: str | None = None) -> list[CheckResult]:
-    """`flyer check`: every check of every file (a file pypdf cannot open is one failure)."""
+class _QrScan:
+    """Every QR code of a document decoded from a render at print resolution, measured,
+    and matched with the addresses printed in its text."""
+
+    def __init__(self, expect: Expect) -> None:
+        self.expect = expect
+        self.rows: list[str] = []
+        # Every address printed anywhere in the document needs a readable code somewhere
+        # in it (the "your contact" box on the front repeats an address coded on the back).
+        self.printed: set[tuple[str, int]] = set()
+        self.addresses: set[str] = set()
+        self.undecodable = 0
+        self.decoded = 0
+        self.smallest = float("inf")
+
+    def page(self, index: int, page: Any, text: str, size_pt: tuple[float, float]) -> None:
+        import zxingcpp
+
+        width_mm, height_mm = (v * MM_PER_PT for v in size_pt)
+        dpi = QR_DPI_LARGE if max(width_mm, height_mm) > 297 + 1 else QR_DPI_SMALL
+        image = page.render(scale=dpi / 72).to_pil()
+        # Model 2 only: the wider "QRCode" also matches Micro QR, which finds false codes
+        # inside real ones.
+        found = zxingcpp.read_barcodes(
+            image, formats=zxingcpp.BarcodeFormat.QRCodeModel2,  # type: ignore[arg-type]
+            return_errors=True)
+        payloads = [r.text for r in found if r.valid]
+        self.undecodable += sum(1 for r in found if not r.valid)
+        self.decoded += len(payloads)
+        for result in found:
+            if result.valid:
+                p = result.position
+                side = min(_distance(p.top_left, p.top_right),
+                           _distance(p.top_left, p.bottom_left))
+                self.smallest = min(self.smallest, side * 25.4 / dpi)
+        self.addresses |= {unquote(p.removeprefix("mailto:")) for p in payloads}
+        self.printed.update((a, index) for a in EMAIL.findall(text))
+        if payloads:
+            self.rows.append(f"p.{index} ({dpi} dpi) : {len(payloads)} "
+                             f"({', '.join(sorted(payloads)[:2])}…)")
+
+    def results(self, name: str) -> list[CheckResult]:
+        missing = [f"p.{index} {a}" for a, index in sorted(self.printed,
+                                                             key=lambda x: (x[1], x[0]))
+                   if not any(a in decoded for decoded in self.addresses)]
+        wanted = len({a for a, _ in self.printed})
+        found = f"{self.decoded} codes QR lus"
+        if wanted:
+            found = f"{len({a for a, _ in self.printed} & self.addresses)} adresses sur " \
+                    f"{wanted} ont leur code ; " + found
+        if self.rows:
+            found += " — " + "; ".join(self.rows)
+        if self.undecodable:
+            found += f" ; {self.undecodable} illisible(s)"
+        if missing:
+            found += " ; adresse sans code lisible : " + ", ".join(missing[:3])
+        results = [CheckResult(
+            name, "Codes QR lus à la résolution d'impression",
+            not self.undecodable and not missing, found,
+            f"chaque code lisible ({QR_DPI_SMALL} dpi A4/A5, {QR_DPI_LARGE} dpi A3), "
+            "un code par adresse imprimée")]
+        minimum = self.expect.qr_min_mm
+        if minimum is not None and self.decoded:
+            # The decoder measures at the render's resolution: allow one pixel each side.
+            tolerance = 2 * 25.4 / QR_DPI_SMALL
+            results.append(CheckResult(
+                name, "Taille des codes QR", self.smallest >= minimum - tolerance,
+                f"plus petit symbole : {self.smallest:.1f} mm",
+                f"≥ {minimum:g} mm (sans la marge blanche)"))
+        return results
+
+
+def _distance(a: Any, b: Any) -> float:
+    return float(((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5)
+
+
+def expand_paths(arguments: list[Path]) -> list[Path]:
+    """The PDFs `flyer check` was given: files, folders (the PDFs in them, subfolders
+    included), and quoted patterns (`'output/press/*.pdf'`, as Windows' cmd passes them).
+
+    A folder flyer writes into first gets an interrupted write completed (flyer.write).
+    """
+    import glob
+
+    from flyer.errors import FlyerError, Problem
+    from flyer.write import recover
+
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for argument in arguments:
+        text = str(argument)
+        if not argument.exists() and any(ch in text for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            if not matches:
+                problems.append(Problem("aucun fichier ne correspond à ce modèle", argument))
+            found += [m for m in matches if m.is_file()]
+            continue
+        if argument.is_dir():
+            recover(argument)
+            found += sorted(p for p in argument.rglob("*.pdf")
+                            if not any(part.startswith(".") for part in
+                                       p.relative_to(argument).parts))
+            continue
+        if argument.is_file():
+            for folder in list(argument.resolve().parents)[:4]:
+                if (folder / ".flyer-journal.json").exists():
+                    recover(folder)
+            found.append(argument)
+            continue
+        problems.append(Problem(_missing(argument), argument))
+    if problems:
+        raise FlyerError(problems=problems)
+    if not found:
+        raise FlyerError("aucun fichier PDF à contrôler ; donnez des fichiers .pdf ou le "
+                         "dossier qui les contient (par exemple output)")
+    return list(dict.fromkeys(found))
+
+
+def _missing(path: Path) -> str:
+    """A missing file, with the names closest to it in its folder."""
+    import difflib
+
+    folder = path.parent if str(path.parent) else Path(".")
+    names = []
+    if folder.is_dir():
+        names = [p.name for p in folder.iterdir() if p.suffix.lower() == ".pdf" or p.is_dir()]
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.5)
+    if close:
+        return ("fichier introuvable ; vouliez-vous dire "
+                + " ou ".join(f"« {folder / c} »" for c in close) + " ?")
+    if not folder.is_dir():
+        return f"fichier introuvable (le dossier {folder} n'existe pas)"
+    return "fichier introuvable"
+
+
+def check_files(paths: list[Path], profile: str | None = None,
+                registry: Registry | None = None) -> list[CheckResult]:
+    """`flyer check`: every check of every file (a file pypdf cannot open is one failure).
+
+    A file flyer made (`leaflet-a5-fr.pdf`…) is held to its document's entry: paper, page
+    count, smallest text, QR size.
+    """
     from pypdf.errors import PyPdfError
 
+    registry = registry or shipped_registry()
     results: list[CheckResult] = []
     for path in paths:
         try:
-            results += check_pdf(path, str(path), profile, render=True)
+            expect = _expect_for(path, registry, profile)
+            results += check_pdf(path, str(path), profile, expect, render=True,
+                                 registry=registry)
         except (OSError, PyPdfError, ValueError) as exc:
             results.append(CheckResult(str(path), "Lecture du fichier", False,
                                        type(exc).__name__ + f" : {exc}"[:120],
                                        "un PDF lisible"))
     return results
+
+
+def _expect_for(path: Path, registry: Registry | None, profile: str | None) -> Expect | None:
+    if registry is None:
+        return None
+    from flyer.build import expectation
+
+    found = registry.document_for_file(path.name)
+    if found is None:
+        return None
+    spec, _, imposed = found
+    from pypdf import PdfReader
+
+    spec_profile = resolve_profile(profile, PdfReader(path), registry)
+    return expectation(spec, spec_profile, imposed=imposed)

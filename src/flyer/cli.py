@@ -1,59 +1,113 @@
-"""The command line: options in, one call to `build()`, a French report out.
+"""The command line: options in, one call to the pipeline, a French report out.
 
-A `FlyerError` becomes a message naming the file and line, and exit status 2, here
-and nowhere else.
+A `FlyerError` becomes a message naming the file and line, and exit status 2, here and
+nowhere else. Start-up is kept short (`flyer --help`): rich, WeasyPrint and the pipeline
+are imported inside the commands that use them.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from flyer.errors import FlyerError
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from rich.console import Console
+
     from flyer.build import BuildResult
+    from flyer.check import CheckResult
 
 app = typer.Typer(
     help="Transforme une lettre et une liste de contacts en documents prêts à imprimer.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@functools.cache
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def out() -> Console:
+    return _console(False)
+
+
+def err() -> Console:
+    return _console(True)
+
+
 def reports_user_errors(func: F) -> F:
-    """Turn a `FlyerError` into its message on stderr and exit status 2."""
+    """A `FlyerError` → its problems on stderr and exit 2; Ctrl-C → what was written."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flyer.write import Interrupted
+
         try:
             return func(*args, **kwargs)
         except FlyerError as exc:
-            count = len(exc.problems)
-            title = "Erreur" if count <= 1 else f"{count} erreurs"
-            err.print(f"[bold red]{title} — rien n'a été écrit.[/]")
-            for problem in exc.problems:
-                err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+            show_problems(exc)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("Interrompu — aucun fichier à moitié écrit.")
+        except Interrupted as exc:
+            err().print("Interrompu — les fichiers étaient déjà tous écrits." if exc.committed
+                        else "Interrompu — rien n'a été écrit : le dossier de sortie est tel "
+                             "qu'avant.")
             raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            err().print("Interrompu — rien n'a été écrit : le dossier de sortie est tel "
+                        "qu'avant.")
+            raise typer.Exit(130) from None
+        except (typer.Exit, SystemExit):
+            raise
+        except Exception as exc:  # a bug in flyer: said plainly, details kept in a file
+            where = _save_traceback(exc)
+            err().print("[bold red]Erreur inattendue de flyer[/] (ce n'est pas une erreur "
+                        "dans vos fichiers) : rien n'a été écrit.", soft_wrap=True)
+            err().print(f"Les détails techniques sont dans {where} ; joignez ce fichier à "
+                        "votre demande d'aide.", markup=False, soft_wrap=True)
+            raise typer.Exit(70) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def show_problems(exc: FlyerError) -> None:
+    count = len(exc.problems)
+    title = "Erreur" if count <= 1 else f"{count} erreurs"
+    err().print(f"[bold red]{title} — rien n'a été écrit.[/]")
+    for problem in exc.problems:
+        err().print(str(problem), markup=False, highlight=False, soft_wrap=True)
+
+
+def _save_traceback(exc: BaseException) -> Path:
+    import tempfile
+    import traceback
+
+    from flyer.cache import cache_folder
+
+    folder = cache_folder() / "errors"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    path = folder / "flyer-erreur.txt"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
 
 
 # Options shared by `build` and `watch`.
@@ -62,6 +116,13 @@ LayoutsDir = Annotated[Path, typer.Option(help="Dossier des modèles de mise en 
 OutDir = Annotated[Path, typer.Option("--out", help="Dossier où écrire les PDF.")]
 Lang = Annotated[str, typer.Option(
     help="Langue : fr, nl… ou « all » pour toutes celles qui ont une lettre.")]
+For = Annotated[str | None, typer.Option(
+    "--for", help="Nom d'un service à mettre en avant comme « Votre contact » ; il remplit "
+    "aussi la ligne « Service » de la lettre. Les fichiers vont dans OUT/for/<service>/.")]
+Person = Annotated[str | None, typer.Option(
+    help="Personne de contact imprimée dans le cadre de la lettre (« Mme Dupont »).")]
+DateOption = Annotated[str | None, typer.Option(
+    "--date", help="Date imprimée dans le cadre de la lettre : 2026-12-01 ou 01/12/2026.")]
 
 
 @app.callback()
@@ -73,6 +134,31 @@ def _size(size: int) -> str:
     return f"{size / 1024:.0f} Kio" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} Mio"
 
 
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in value.split(",") if x.strip())
+
+
+def _langs(value: str) -> tuple[str, ...]:
+    return () if value.strip().lower() in ("all", "") else _split(value)
+
+
+def parse_cli_date(value: str | None) -> dt.date | None:
+    """`--date` as people type it; a mistake gets an example."""
+    if value is None or not value.strip():
+        return None
+    import datetime as dt
+
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    today = dt.date.today()
+    raise FlyerError(f"--date « {value} » n'est pas une date ; écrivez-la par exemple "
+                     f"{today:%Y-%m-%d} ou {today:%d/%m/%Y}")
+
+
 @app.command()
 @reports_user_errors
 def build(
@@ -80,131 +166,144 @@ def build(
     layouts: LayoutsDir = Path("layouts"),
     out_dir: OutDir = Path("output"),
     lang: Lang = "all",
-    for_: Annotated[str | None, typer.Option(
-        "--for", help="Nom d'un service à mettre en avant comme « Votre contact » ; "
-        "les fichiers vont dans OUT/for/<service>/.")] = None,
+    for_: For = None,
+    person: Person = None,
+    date: DateOption = None,
     schools: Annotated[Path | None, typer.Option(
-        help="Fichier CSV des écoles (school;service;contact;phone;email) : un dépliant "
-        "par école dans OUT/schools/<école>/, et schools-<langue>.pdf pour l'imprimeur.")
-    ] = None,
+        help="Liste des écoles (CSV ou Excel .xlsx : school;service;contact;phone;email) : "
+             "un dépliant par école dans OUT/schools/<école>/, et schools-<langue>.pdf pour "
+             "l'imprimeur.")] = None,
     profile: Annotated[str, typer.Option(
         help="office (imprimante de l'école), press (imprimeur : PDF/X-4, CMJN, fond perdu), "
-             "web (site : PDF/UA accessible) ou all.")] = "office",
+             "web (site : PDF/UA accessible) ou all ; voir layouts/profiles.yaml.")
+    ] = "office",
     check: Annotated[bool, typer.Option(
-        "--check", help="Contrôle aussi chaque page rendue : codes QR lus, taille du texte.")
+        "--check", help="Contrôle aussi chaque page rendue : codes QR lus et mesurés.")
     ] = False,
     icc: Annotated[Path | None, typer.Option(
         help="Profil ICC CMJN de l'imprimeur pour --profile press (par défaut : "
              "ISO Coated v2 / FOGRA39 fourni).")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Refait toutes les mises en page, même celles qui n'ont pas "
+        "changé.")] = False,
 ) -> None:
     """Produit le dépliant, la lettre, l'affiche et le dossier complet, par langue."""
     from flyer.build import BuildOptions
     from flyer.build import build as run_build
-    from flyer.profiles import PROFILES
 
-    profiles = PROFILES if profile == "all" else tuple(
-        x.strip() for x in profile.split(",") if x.strip())
-    unknown = [p for p in profiles if p not in PROFILES]
-    if unknown or not profiles:
-        raise FlyerError(f"profil « {', '.join(unknown) or profile} » inconnu ; profils : "
-                         f"{', '.join(PROFILES)} ou all")
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    langs = () if lang == "all" else tuple(x.strip() for x in lang.split(",") if x.strip())
-    options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=langs,
-                           highlight=for_, profiles=profiles, check=check, icc=icc,
-                           schools=schools)
-    if schools is None:
-        with err.status("Préparation…") as status:
-            result = run_build(options, progress=lambda message: status.update(message + "…"))
-    else:
-        with _progress_bar() as bar:
-            task = bar.add_task("Préparation…", total=None)
-            result = run_build(
-                options,
-                progress=lambda message: bar.update(task, description=message + "…"),
-                tick=lambda done, total: bar.update(task, completed=done, total=total))
+    options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=_langs(lang),
+                           highlight=for_, person=person, date=parse_cli_date(date),
+                           profiles=_split(profile) or ("office",), check=check, icc=icc,
+                           schools=schools, cache=not no_cache)
+    _quiet_libraries()
+    with _display(bar=schools is not None) as (say, tick):
+        result = run_build(options, progress=say, tick=tick)
     _report(result)
-    if result.set_aside:
+    if not result.complete:
         raise typer.Exit(1)
 
 
-def _progress_bar() -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def _quiet_libraries() -> None:
+    """WeasyPrint's and pypdf's own log lines reach the person through the report, worded;
+    never raw, in English, on the terminal."""
+    import logging
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("reste"), TimeRemainingColumn(), TimeElapsedColumn(),
-                    console=err, transient=True)
+    for name in ("weasyprint", "fontTools", "pypdf", "flyer.fetch"):
+        logger = logging.getLogger(name)
+        logger.propagate = False
+        logger.addHandler(logging.NullHandler())
+
+
+@contextmanager
+def _display(bar: bool) -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """What the build is doing, on one line redrawn in place (a bar for --schools).
+
+    Redrawn by hand, never by rich's refresh thread: the render workers are forked, and
+    no thread may run when they are.
+    """
+    console = err()
+    if not console.is_terminal:
+        yield (lambda _m: None), (lambda _d, _t: None)
+        return
+    from rich.live import Live
+    from rich.text import Text
+
+    message = ["Préparation"]
+    counts = [0, 0]  # done, total
+
+    def view() -> Text:
+        line = f"{message[0]}…"
+        done, total = counts
+        if bar and total:
+            width = 30
+            filled = int(width * done / total)
+            line += f"  [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        return Text(line)
+
+    with Live(view(), console=console, auto_refresh=False, transient=True) as live:
+        def say(text: str) -> None:
+            message[0] = text
+            live.update(view(), refresh=True)
+
+        def tick(done: int, total: int) -> None:
+            counts[:] = [done, total]
+            live.update(view(), refresh=True)
+
+        yield say, tick
 
 
 # A batch of a few hundred schools lists only the rows set aside, and a count of the others.
 MAX_SCHOOL_ROWS = 30
 
 
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _report(result: BuildResult) -> None:
     """Warnings, then the files written (or, for --schools, one line per school)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if result.recovered:
+        err().print(f"Une production interrompue a été terminée ({result.recovered} "
+                    "fichier(s) mis en place).")
     for warning in result.warnings:
-        err.print(f"[yellow]Attention :[/] {escape(str(warning))}", highlight=False, soft_wrap=True)
+        err().print(f"[yellow]Attention :[/] {escape(str(warning))}", soft_wrap=True)
     for hint in result.hints:
-        err.print(f"[dim]Conseil : {escape(hint)}[/]", soft_wrap=True)
+        err().print(f"[dim]Conseil : {escape(hint)}[/]", soft_wrap=True)
     if result.schools:
         _report_schools(result)
-        return
-    table = Table(title="Fichiers écrits", title_justify="left")
-    table.add_column("fichier")
-    table.add_column("pages", justify="right")
-    table.add_column("taille", justify="right")
-    for written in result.written:
-        table.add_row(str(written.path), str(written.pages), _size(written.size))
-    out.print(table)
+    else:
+        table = Table(title="Fichiers écrits", title_justify="left")
+        table.add_column("fichier")
+        table.add_column("pages", justify="right")
+        table.add_column("taille", justify="right")
+        for written in result.written:
+            table.add_row(escape(_relative(written.path)), str(written.pages),
+                          _size(written.size))
+        out().print(table)
+    for path in result.removed:
+        out().print(f"Retiré (n'est plus produit) : {escape(_relative(path))}")
+    for path, why in result.skipped:
+        err().print(f"[bold red]Non écrit :[/] {escape(_relative(path))} — {escape(why)}",
+                    soft_wrap=True)
     if result.checks:
         files = len({c.file for c in result.checks})
-        out.print(f"Contrôle : {len(result.checks)} vérifications sur {files} fichiers, "
-                  "toutes réussies.")
-
-
-@app.command("check")
-@reports_user_errors
-def check_command(
-    files: Annotated[list[Path], typer.Argument(help="Fichiers PDF à contrôler.")],
-    profile: Annotated[str | None, typer.Option(
-        help="office, press ou web ; par défaut, deviné d'après le fichier "
-             "(PDF/X → press, PDF/UA → web).")] = None,
-) -> None:
-    """Contrôle des PDF avant impression ou publication ; code 1 si un contrôle échoue."""
-    from flyer.check import PROFILES, check_files
-
-    # pypdf logs what it repairs in a damaged file; the table already says it failed.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    if profile is not None and profile not in PROFILES:
-        raise FlyerError(f"profil « {profile} » inconnu ; profils : {', '.join(PROFILES)}")
-    results = check_files(files, profile)
-    table = Table(title=f"Contrôle ({profile or 'profil deviné'})", title_justify="left",
-                  show_lines=False)
-    table.add_column("fichier", overflow="fold")
-    table.add_column("contrôle")
-    table.add_column("résultat")
-    table.add_column("trouvé", overflow="fold")
-    table.add_column("attendu", overflow="fold")
-    for r in results:
-        verdict = "[green]OK[/]" if r.ok else "[bold red]ÉCHEC[/]"
-        table.add_row(Path(r.file).name, r.label, verdict, r.found, r.expected)
-    out.print(table)
-    failed = [r for r in results if not r.ok]
-    if failed:
-        err.print(f"[bold red]{len(failed)} contrôle(s) échoué(s)[/] sur {len(results)}.")
-        raise typer.Exit(1)
-    out.print(f"{len(results)} contrôles réussis.")
+        out().print(f"Contrôle : {len(result.checks)} vérifications sur {files} fichiers, "
+                    "toutes réussies.")
+    if result.cached and not result.rendered:
+        out().print("Rien n'a changé depuis la dernière production : fichiers repris tels "
+                    "quels.")
 
 
 def _report_schools(result: BuildResult) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     built = [s for s in result.schools if s.built]
     table = Table(title=f"Écoles : {len(built)} construites, {len(result.set_aside)} écartées",
                   title_justify="left")
@@ -223,22 +322,99 @@ def _report_schools(result: BuildResult) -> None:
                           escape(school.why or ""))
     if len(shown) < len(result.schools):
         table.add_row("", f"… et {len(built)} autres", "[green]construites[/]", "")
-    out.print(table)
-    merged = [w for w in result.written if w.path.name.startswith("schools-")]
+    out().print(table)
+    merged = [w for w in result.written if w.document == "schools"]
     if merged:
         files = Table(title="Pour l'imprimeur", title_justify="left")
         files.add_column("fichier")
         files.add_column("pages", justify="right")
         files.add_column("taille", justify="right")
         for written in merged:
-            files.add_row(str(written.path), str(written.pages), _size(written.size))
-        out.print(files)
+            files.add_row(escape(_relative(written.path)), str(written.pages),
+                          _size(written.size))
+        out().print(files)
     if result.set_aside:
-        err.print(f"[bold yellow]{len(result.set_aside)} ligne(s) écartée(s)[/] : corrigez-les "
-                  "dans le fichier des écoles puis relancez (les autres sont construites).")
+        err().print(f"[bold yellow]{len(result.set_aside)} ligne(s) écartée(s)[/] : corrigez-les "
+                    "dans le fichier des écoles puis relancez (les autres sont construites).")
         for school in result.set_aside:  # unwrapped, "file:line: why", to copy or grep
-            err.print(f"{result.schools_file}:{school.line}: {school.why}", markup=False,
-                      highlight=False, soft_wrap=True)
+            err().print(f"{result.schools_file}:{school.line}: {school.why}", markup=False,
+                        highlight=False, soft_wrap=True)
+
+
+@app.command("check")
+@reports_user_errors
+def check_command(
+    files: Annotated[list[Path], typer.Argument(
+        help="Fichiers PDF ou dossiers à contrôler (les PDF qu'ils contiennent).")],
+    profile: Annotated[str | None, typer.Option(
+        help="Profil attendu (office, press, web… voir layouts/profiles.yaml) ; par défaut, "
+             "deviné d'après le fichier (PDF/X → press, PDF/UA → web).")] = None,
+    layouts: LayoutsDir = Path("layouts"),
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Affiche chaque contrôle de chaque fichier.")] = False,
+) -> None:
+    """Contrôle des PDF avant impression ou publication ; code 1 si un contrôle échoue."""
+    from flyer.check import check_files, expand_paths
+
+    _quiet_libraries()
+    paths = expand_paths(files)
+    registry = _registry_if_any(layouts)
+    if profile is not None:
+        choices = list(registry.profiles) if registry is not None else ["office", "press", "web"]
+        wanted = profile.strip().lower()
+        if wanted not in choices:
+            raise FlyerError(f"profil « {profile} » inconnu ; profils possibles : "
+                             f"{', '.join(choices)}")
+        profile = wanted
+    results = check_files(paths, profile, registry)
+    _report_checks(results, paths, verbose)
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _registry_if_any(layouts: Path) -> Any:
+    from flyer.documents import load_registry
+
+    if not (layouts / "profiles.yaml").is_file():
+        return None
+    return load_registry(layouts)
+
+
+def _report_checks(results: list[CheckResult], paths: list[Path], verbose: bool) -> None:
+    """Failures first, each with its file; then one line per file and a total."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        err().print(f"[bold red]ÉCHEC[/] {escape(_relative(Path(r.file)))} — {escape(r.label)} : "
+                    f"trouvé {escape(r.found)} ; attendu {escape(r.expected)}", soft_wrap=True)
+    if verbose:
+        table = Table(title="Tous les contrôles", title_justify="left")
+        for column in ("fichier", "contrôle", "résultat", "trouvé", "attendu"):
+            table.add_column(column, overflow="fold")
+        for r in results:
+            table.add_row(escape(_relative(Path(r.file))), escape(r.label),
+                          "[green]OK[/]" if r.ok else "[bold red]ÉCHEC[/]", escape(r.found),
+                          escape(r.expected))
+        out().print(table)
+    by_file: dict[str, list[CheckResult]] = {}
+    for r in results:
+        by_file.setdefault(r.file, []).append(r)
+    for file, rows in by_file.items():
+        bad = sum(1 for r in rows if not r.ok)
+        qr = next((r.found.split(" — ")[0] for r in rows
+                   if r.label.startswith("Codes QR") and r.ok), "")
+        verdict = "[green]prêt[/]" if not bad else f"[bold red]{bad} échec(s)[/]"
+        extra = f" ; {escape(qr)}" if qr else ""
+        out().print(f"{verdict}  {escape(_relative(Path(file)))} — {len(rows)} contrôles"
+                    f"{extra}", soft_wrap=True)
+    total_bad = len(failed)
+    if total_bad:
+        err().print(f"[bold red]{total_bad} contrôle(s) échoué(s)[/] sur {len(results)}, "
+                    f"dans {len({r.file for r in failed})} fichier(s) sur {len(by_file)}.")
+    else:
+        out().print(f"{len(by_file)} fichier(s), {len(results)} contrôles réussis : prêt.")
 
 
 @app.command()
@@ -248,24 +424,29 @@ def watch(
     layouts: LayoutsDir = Path("layouts"),
     out_dir: OutDir = Path("output"),
     lang: Lang = "all",
-    for_: Annotated[str | None, typer.Option(
-        "--for", help="Nom d'un service à mettre en avant comme « Votre contact ».")] = None,
+    for_: For = None,
+    person: Person = None,
+    date: DateOption = None,
 ) -> None:
     """Reconstruit les PDF à chaque modification d'un fichier de data/ ou layouts/."""
     from flyer.build import BuildOptions
     from flyer.watch import watch as run_watch
 
-    for folder, label in ((layouts, "mise en page"), (data, "données")):
-        if not folder.is_dir():
-            raise FlyerError(f"dossier de {label} introuvable", folder)
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    langs = () if lang == "all" else tuple(x.strip() for x in lang.split(",") if x.strip())
-    options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=langs, highlight=for_)
-    run_watch(options, lambda message: err.print(message, markup=False, highlight=False,
-                                                 soft_wrap=True))
-    err.print("Arrêté.")
+    options = BuildOptions(data=data, layouts=layouts, out=out_dir, langs=_langs(lang),
+                           highlight=for_, person=person, date=parse_cli_date(date))
+    _quiet_libraries()
+    run_watch(options, lambda message: err().print(message, markup=False, soft_wrap=True))
+    err().print("Arrêté.")
 
 
 def main() -> None:
     """Console entry point."""
+    import signal
+
+    # SIGTERM (a service manager, `kill`) stops like Ctrl-C: workers stopped, nothing
+    # half-written, the staged files removed.
+    def terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     sys.exit(app())

@@ -8,38 +8,25 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from flyer.model import Campaign, Contact, School
-from flyer.qr import QUIET_ZONE, mailto_uri, qr_data_uri, qr_modules, qr_png_data_uri
+from flyer.qr import QUIET_ZONE, mailto_uri, qr_modules, qr_png_data_uri
 
-DOCUMENTS = ("leaflet", "letter", "poster")
+if TYPE_CHECKING:
+    import datetime as dt
 
-# Smallest printed QR symbol (without its quiet zone), per document: PRINT-NOTES.md.
-MIN_QR_SYMBOL_MM = {"leaflet": 20.0, "leaflet-a5": 20.0, "letter": 20.0, "poster": 30.0}
+    from flyer.documents import DocumentSpec, ProfileSpec
 
 # French typography: a no-break space keeps « ? : ; ! » with the word before them.
 _FRENCH_SPACE = re.compile(r" ([?:;!»])")
 _FRENCH_SPACE_AFTER = re.compile(r"(«) ")
+# …and a title with the name after it: « M. Dupont », « Mme Dupont ».
+_TITLE_SPACE = re.compile(r"\b(M\.|Mme|Mlle|Dr|Me|Pr|Mr\.|Mevr\.|Dhr\.) ")
 NBSP = "\u00a0"
-
-
-@dataclass(frozen=True)
-class Style:
-    """Per-profile choices that reach the templates (colour of the QR modules, etc.)."""
-
-    qr_color: str = "#000"
-    qr_background: str = "#fff"
-    profile: str = "office"  # office, press or web: the web layout puts contacts in a table
-    # Extra stylesheets (layouts/…), linked after the document's own so they override it.
-    stylesheets: tuple[str, ...] = ()
-    # Batches draw QR codes as 1-bit PNGs: ~10x cheaper to paint than SVG paths, and
-    # deduplicated in a merged file. Black only, so not for a CMYK press file.
-    qr_raster: bool = False
 
 
 def typeset(text: str, lang: str) -> str:
@@ -47,7 +34,7 @@ def typeset(text: str, lang: str) -> str:
     if lang == "fr":
         text = _FRENCH_SPACE.sub(NBSP + r"\1", text)
         text = _FRENCH_SPACE_AFTER.sub(r"\1" + NBSP, text)
-    return text
+    return _TITLE_SPACE.sub(r"\1" + NBSP, text)
 
 
 def markdown_to_html(source: str, lang: str) -> Markup:
@@ -62,45 +49,43 @@ def markdown_to_html(source: str, lang: str) -> Markup:
     return Markup(md.renderer.render(tokens, md.options, {}))
 
 
-def qr_size_mm(payloads: list[str], document: str) -> float:
-    """One printed size for every code of a document, so the smallest symbol is big enough."""
+def qr_size_mm(payloads: list[str], min_symbol_mm: float) -> float:
+    """One printed size for every code of a document (quiet zone included), so that the
+    smallest symbol is at least `min_symbol_mm`."""
     if not payloads:
         return 0.0
     ratios = [(qr_modules(p) + 2 * QUIET_ZONE) / qr_modules(p) for p in payloads]
-    return math.ceil(MIN_QR_SYMBOL_MM[document] * max(ratios) * 10) / 10
+    return math.ceil(min_symbol_mm * max(ratios) * 10) / 10
 
 
-def contact_context(contact: Contact, lang: str, strings: dict[str, str], style: Style,
+def contact_context(contact: Contact, lang: str, strings: dict[str, str],
                     highlight: bool = False) -> dict[str, Any]:
+    """One service as every layout shows it: a card, a table row, the reader's contact."""
     email = contact.email
     mailto = mailto_uri(email) if email else None
+    description_lang = contact.description_lang(lang)
     return {
-        "name": contact.name,
-        "description": typeset(contact.describe(lang), lang),
+        "name": typeset(contact.name, lang),
+        "description": typeset(contact.describe(lang), description_lang or lang),
+        # The language of the description when it is not the document's: a Dutch edition
+        # falls back to the French text, which must be hyphenated and read aloud as French.
+        "description_lang": description_lang if description_lang not in (None, lang) else None,
         "phone": contact.phone.text,
         "phone_uri": contact.phone.uri,
         "email": email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": _qr_src(mailto, style) if mailto else None,
+        "qr_src": qr_png_data_uri(mailto) if mailto else None,
         "qr_alt": strings["qr_alt"].format(email=email) if email else None,
         "highlight": highlight,
     }
 
 
-def _qr_src(payload: str, style: Style) -> str:
-    if style.qr_raster:
-        return qr_png_data_uri(payload)
-    return qr_data_uri(payload, style.qr_color, style.qr_background)
-
-
-def school_context(school: School, lang: str, strings: dict[str, str],
-                   style: Style | None = None) -> dict[str, Any]:
+def school_context(school: School, lang: str, strings: dict[str, str]) -> dict[str, Any]:
     """A school's block on its leaflet: its name and its own contact person.
 
     The contact person's address gets its QR code like every address on paper.
     """
-    style = style or Style()
     mailto = mailto_uri(school.email) if school.email else None
     return {
         "name": typeset(school.school, lang),
@@ -110,7 +95,7 @@ def school_context(school: School, lang: str, strings: dict[str, str],
         "email": school.email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": _qr_src(mailto, style) if mailto else None,
+        "qr_src": qr_png_data_uri(mailto) if mailto else None,
         "qr_alt": strings["qr_alt"].format(email=school.email) if school.email else None,
     }
 
@@ -118,33 +103,37 @@ def school_context(school: School, lang: str, strings: dict[str, str],
 def make_context(
     campaign: Campaign,
     lang: str,
-    document: str,
+    document: DocumentSpec,
     strings: dict[str, str],
-    style: Style | None = None,
+    profile: ProfileSpec | None = None,
+    *,
     highlight: str | None = None,
+    person: str | None = None,
+    date: dt.date | None = None,
     school: dict[str, Any] | None = None,
     sections: tuple[str, ...] = ("recto", "verso"),
-    compact: bool = False,
+    fit: tuple[str, ...] = (),
     school_slot: bool = False,
+    stylesheets: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Everything `layouts/<document>.html` may use, for one language."""
-    style = style or Style()
+    """Everything a layout template may use, for one document in one language."""
     letter = campaign.letters[lang]
-    contacts = [
-        contact_context(c, lang, strings, style, highlight=(c.name == highlight))
-        for c in campaign.contacts.contacts
-    ]
+    contacts = [contact_context(c, lang, strings, highlight=(c.name == highlight))
+                for c in campaign.contacts.contacts]
     # The reader's own contact goes first, highlighted.
     contacts.sort(key=lambda c: not c["highlight"])
     payloads = [c["qr_payload"] for c in contacts if c["qr_payload"]]
     if school and school.get("qr_payload"):
         payloads.append(school["qr_payload"])
     updated = campaign.contacts.updated
+    chosen = next((c for c in contacts if c["highlight"]), None)
     return {
         "lang": lang,
-        "document": document,
-        "profile": style.profile,
-        "stylesheets": list(style.stylesheets),
+        "document": document.name,
+        "profile": profile.name if profile is not None else "office",
+        # How the services are shown: "cards" (print) or "table" (an accessible PDF).
+        "contacts_as": profile.contacts if profile is not None else "cards",
+        "stylesheets": list(stylesheets),
         "t": strings,
         "letter": {
             "title": typeset(letter.title, lang),
@@ -153,15 +142,22 @@ def make_context(
             "body_html": markdown_to_html(letter.body, lang),
         },
         "contacts": contacts,
-        "highlight": next((c for c in contacts if c["highlight"]), None),
-        "qr_size_mm": qr_size_mm(payloads, document),
+        "highlight": chosen,
+        # The hand-out letter's box: the service, the person and the date, or blank lines.
+        "sender": {
+            "service": chosen["name"] if chosen else None,
+            "person": typeset(person, lang) if person else None,
+            "date": f"{date:%d/%m/%Y}" if date else None,
+        },
+        "qr_size_mm": qr_size_mm(payloads, document.qr_min_mm),
         # A school's own block (--schools): name, contact person, phone, email.
         "school": school,
         # Which pages a two-sided layout renders: a batch lays out the shared verso once.
         "sections": sections,
-        # Tighter spacing, for a recto that does not fit (long translation + school block).
-        "compact": compact,
-        # The recto leaves room at the bottom for a school block drawn over it (batch.py).
+        # The fit step's classes on <html>: empty, then e.g. ("compact",), ("compact", "small").
+        "fit": list(fit),
+        "compact": "compact" in fit,
+        # The recto leaves room at the bottom for a school block drawn over it.
         "school_slot": school_slot,
         "updated": updated.isoformat(),
         "updated_text": strings["updated"].format(date=f"{updated:%d/%m/%Y}"),

@@ -47,6 +47,10 @@ class FlyerError(ValueError):
             self.problems.insert(0, Problem(message, path, line, field))
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Raised in a worker process and re-raised in the parent: keep every problem.
+        return (_rebuild, (self.problems,))
+
     @property
     def path(self) -> Path | None:
         return self.problems[0].path if self.problems else None
@@ -54,3 +58,7 @@ class FlyerError(ValueError):
     @property
     def line(self) -> int | None:
         return self.problems[0].line if self.problems else None
+
+
+def _rebuild(problems: list[Problem]) -> FlyerError:
+    return FlyerError(problems=problems)

@@ -163,6 +163,12 @@ class Contact(BaseModel):
         """The description in `lang`, falling back to French, or ''."""
         return self.description.get(lang) or self.description.get("fr", "")
 
+    def description_lang(self, lang: str) -> str | None:
+        """The language of the text `describe(lang)` returns; None without a description."""
+        if lang in self.description:
+            return lang
+        return "fr" if "fr" in self.description else None
+
 
 class ContactList(BaseModel):
     """`contacts.yaml`: the services in the order they are printed."""

@@ -1,22 +1,33 @@
-"""Running independent renders on every core: a fork pool that stops cleanly.
+"""The worker processes every render runs in: started safely, bounded, never orphaned.
 
-Shared by the normal build (one task per profile × language) and the `--schools` batch
-(one task per run of schools). Workers are forked after WeasyPrint is imported, so they
-inherit the loaded libraries instead of paying ~0.5 s each to load them again.
+- Start method: fork on Linux for a command-line build (workers inherit the loaded
+  WeasyPrint instead of paying ~0.5 s each to import it), forkserver for a long-lived
+  process with threads (`flyer serve`), spawn where fork is unsafe (macOS, Windows).
+- Each worker dies with its parent: PR_SET_PDEATHSIG on Linux, a watchdog thread on the
+  parent's sentinel elsewhere. A worker killed with SIGKILL or short of memory makes the
+  task fail with a French message naming the templates it was rendering.
+- Each render has a budget (flyer.budget): memory for the whole worker, time per task.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
+import sys
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
+from flyer import budget
 from flyer.errors import FlyerError
 
-T = TypeVar("T")
-R = TypeVar("R")
+# Tasks submitted ahead of the one the caller waits for: enough to keep every core busy,
+# few enough that finished results do not pile up in memory (a 5 000-school batch).
+WINDOW_PER_WORKER = 3
 
 
 def workers_available() -> int:
@@ -27,42 +38,131 @@ def workers_available() -> int:
         return os.cpu_count() or 1
 
 
-def can_fork() -> bool:
-    """Fork is what makes a pool cheap here; macOS and Windows run everything in-process."""
-    return "fork" in multiprocessing.get_all_start_methods()
+def start_method(long_lived: bool = False) -> str:
+    """fork only on Linux (macOS's system libraries are not fork-safe); forkserver for a
+    process that already runs threads (a server), spawn elsewhere."""
+    if sys.platform.startswith("linux"):
+        return "forkserver" if long_lived else "fork"
+    return "spawn"
 
 
-def in_workers(function: Callable[[T], R], items: Iterable[T], processes: int,
-               initializer: Callable[..., Any] | None = None,
-               initargs: tuple[Any, ...] = ()) -> Iterator[R]:
-    """`function(item)` for every item on `processes` forked workers, results in order.
+class Workers:
+    """A pool of render workers; `map_ordered` runs tasks and yields results in order."""
 
-    A worker that dies (killed for memory) raises a FlyerError instead of hanging; Ctrl-C
-    drops the tasks not started and re-raises in the caller, which has written nothing.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    def __init__(self, processes: int, long_lived: bool = False) -> None:
+        method = start_method(long_lived)
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # The server process imports these once; every worker forked from it has them.
+            context.set_forkserver_preload(["weasyprint", "flyer.build"])
+        elif method == "fork":
+            import weasyprint  # noqa: F401 — loaded once, before forking
+        self.processes = processes
+        self.long_lived = long_lived
+        self._context = context
+        self._executor = self._new_executor()
 
-    import weasyprint  # noqa: F401 — loaded once, before forking
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.processes, mp_context=self._context,
+                                   initializer=_start_worker, initargs=(os.getpid(),))
 
-    executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_start_worker, initargs=(initializer, initargs))
-    try:
-        yield from executor.map(function, items)
-    except BrokenProcessPool:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise FlyerError("un processus de mise en page s'est arrêté brutalement (mémoire "
-                         "insuffisante ?) ; rien n'a été écrit") from None
-    except BaseException:
-        # Ctrl-C, or an error while the caller used a result: the running tasks end
-        # within a second and their results are discarded.
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown()
+    @classmethod
+    def start(cls, tasks: int) -> Workers:
+        return cls(max(1, min(tasks, workers_available())))
+
+    def map_ordered(self, function: Callable[..., Any], arguments: Iterable[tuple[Any, ...]],
+                    labels: list[list[str]]) -> Iterator[Any]:
+        """`function(*args)` for each tuple of `arguments` on the workers, in order.
+
+        A task that runs past its time budget, or a worker that dies (killed, out of
+        memory), stops the pool and raises a FlyerError naming the templates in `labels`.
+        Ctrl-C cancels what has not started and re-raises.
+        """
+        queue: deque[tuple[Future[Any], list[str], int]] = deque()
+        items = iter(enumerate(arguments))
+        window = self.processes * WINDOW_PER_WORKER
+
+        def fill() -> None:
+            while len(queue) < window:
+                try:
+                    index, args = next(items)
+                except StopIteration:
+                    return
+                try:
+                    future = self._executor.submit(function, *args)
+                except BrokenProcessPool:
+                    self._reset()
+                    future = self._executor.submit(function, *args)
+                queue.append((future, labels[index], len(labels[index])))
+
+        try:
+            fill()
+            while queue:
+                future, names, size = queue[0]
+                try:
+                    result = future.result(timeout=budget.task_seconds(size))
+                except FutureTimeout:
+                    self._reset(kill=True)
+                    raise FlyerError(budget.timeout_message(names[0], budget.task_seconds(size)),
+                                     None) from None
+                except BrokenProcessPool:
+                    self._reset(kill=True)
+                    raise FlyerError(budget.crash_message(names[0])) from None
+                queue.popleft()
+                fill()
+                yield result
+        except BaseException:
+            for future, _, _ in queue:
+                future.cancel()
+            if queue:
+                # Ctrl-C or an error: running tasks are stopped, not waited for.
+                self._reset(kill=True)
+            raise
+
+    def _reset(self, kill: bool = False) -> None:
+        """Replace the executor (after a crash or a timeout), killing its workers."""
+        old = self._executor
+        if kill:
+            # concurrent.futures has no public way to stop a running task before 3.14
+            # (`terminate_workers`); its worker table is stable across versions.
+            for process in list((getattr(old, "_processes", None) or {}).values()):
+                if process.is_alive():
+                    process.kill()
+        old.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._new_executor()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> None:
+def _start_worker(parent: int) -> None:
+    import signal
+
     # The parent handles Ctrl-C and stops the pool; workers must not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if initializer is not None:
-        initializer(*initargs)
+    _die_with_parent(parent)
+    budget.limit_worker()
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive flyer, whatever kills flyer (SIGKILL included)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        # The parent may have died between the fork and the prctl.
+        if os.getppid() != parent:
+            os._exit(1)
+        return
+    watched = multiprocessing.parent_process()  # pragma: no cover - not Linux
+    if watched is None:  # pragma: no cover
+        return
+
+    def watch() -> None:  # pragma: no cover - not Linux
+        watched.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()  # pragma: no cover

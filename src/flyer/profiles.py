@@ -1,25 +1,17 @@
-"""Print production profiles: what differs between office, press and web output.
+"""The CMYK output condition of a press profile, read from its ICC file.
 
-A profile decides the output folder, the extra stylesheets linked after a document's
-own (`layouts/<profile>.css`, then `layouts/<profile>-<document>.css` when present),
-the colours of the QR modules, WeasyPrint's `pdf_variant`, and, for press, the CMYK
-ICC profile with the output condition written next to it.
+What a profile is (variant, colour, bleed, links…) is data in `layouts/profiles.yaml`
+(flyer.documents); this module reads the ICC profile a CMYK profile names, or the print
+shop's own (`--icc`), refuses one that is not a CMYK output profile, and says which
+output condition (FOGRA39…) the PDF/X output intent must declare for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from flyer.context import Style
 from flyer.errors import FlyerError
-
-PROFILES = ("office", "press", "web")
-
-# The shipped CMYK profile: "ISO Coated v2 300% (Amethyst)", made with ArgyllCMS from
-# the FOGRA39 characterization data, CC0 1.0 (layouts/icc/README.md).
-DEFAULT_ICC = Path("icc") / "ISOcoated_v2_300_mth.icc"
 
 REGISTRY = "http://www.color.org"
 # Characterization data sets a profile description can name, with the output condition
@@ -47,40 +39,6 @@ class OutputCondition:
     condition: str
     registry: str | None
     info: str
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    folder: Path
-    style: Style = field(default_factory=Style)
-    pdf_options: dict[str, Any] = field(default_factory=dict)
-    icc: Path | None = None
-    condition: OutputCondition | None = None
-
-    def stylesheets(self, layouts: Path, document: str) -> tuple[str, ...]:
-        """The profile's stylesheets for `document` (a file name relative to layouts/)."""
-        if self.name == "office":
-            return ()
-        names = [f"{self.name}.css", f"{self.name}-{document}.css"]
-        return tuple(n for n in names if (layouts / n).is_file())
-
-
-def make_profile(name: str, out: Path, layouts: Path, icc: Path | None = None) -> Profile:
-    """The settings of profile `name`, writing into `out` (office) or `out/<name>/`."""
-    if name == "office":
-        return Profile("office", out)
-    if name == "web":
-        return Profile("web", out / "web", Style(profile="web"),
-                       {"pdf_variant": "pdf/ua-1"})
-    if name == "press":
-        path = icc if icc is not None else layouts / DEFAULT_ICC
-        condition = output_condition(path)
-        black, white = "device-cmyk(0 0 0 1)", "device-cmyk(0 0 0 0)"
-        return Profile("press", out / "press", Style(qr_color=black, qr_background=white,
-                                                     profile="press"),
-                       {"pdf_variant": "pdf/x-4"}, path, condition)
-    raise FlyerError(f"profil « {name} » inconnu ; profils : {', '.join(PROFILES)}, all")
 
 
 def output_condition(icc: Path) -> OutputCondition:

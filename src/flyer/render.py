@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flyer.errors import FlyerError
+from flyer.errors import FlyerError, Problem
 from flyer.fetch import RestrictedFetcher
 
 if TYPE_CHECKING:
@@ -94,8 +94,9 @@ def pdf_identifier(name: str, parts: list[tuple[str, bytes]] | None = None) -> b
     return digest.hexdigest()[:32].encode("ascii")
 
 
-# Exactly how layouts/*.html link their stylesheets; any other form is left to WeasyPrint.
-_STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([A-Za-z0-9_./-]+\.css)">')
+# How layouts/*.html link their stylesheets (`_page.html`); any other form is left to
+# WeasyPrint (and its fetcher).
+_STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([^"<>]+)">')
 
 
 @dataclass
@@ -106,7 +107,8 @@ class Renderer:
     data: Path
     fetcher: RestrictedFetcher = field(init=False)
     font_config: FontConfiguration = field(init=False)
-    warnings: list[str] = field(default_factory=list)  # WeasyPrint's own
+    # WeasyPrint's own warnings: (layout file they are about, or None; message).
+    warnings: list[tuple[str | None, str]] = field(default_factory=list)
     fallbacks: list[tuple[str, str]] = field(default_factory=list)  # (file, system family)
     _cmyk: dict[Path, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _sheets: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -116,26 +118,59 @@ class Renderer:
         self.fetcher = RestrictedFetcher([self.layouts, self.data])
         self.font_config = _recording_font_configuration()
 
-    def render_document(self, html: str, icc: Path | None = None) -> Document:
+    def render_document(self, html: str, page_rule: str = "", icc: Path | None = None
+                        ) -> Document:
         """Lay out one HTML document; its stylesheets and fonts come through the fetcher.
 
-        With `icc`, `device-cmyk()` colours are tied to that CMYK profile, which a
-        PDF/X write then embeds as the output intent. Without, the layout stylesheets
-        are parsed once per Renderer (`render_reusing_styles`).
+        WeasyPrint parses every `<link>`ed stylesheet (and its @font-face rules) on every
+        render, ~25 ms of a ~60 ms leaflet. Here the links are taken out of the HTML and the
+        sheets, parsed once per Renderer, passed in the same order. They then count as
+        "user" rather than "author" sheets, which only matters against `!important`,
+        unused in `layouts/`. `page_rule` (the registry's paper and the profile's bleed)
+        comes first, so a document's own `@page` rules may refine it. With `icc`,
+        `device-cmyk()` colours are tied to that CMYK profile, which a PDF/X write then
+        embeds as the output intent. Images are cached across renders (a batch repeats
+        its QR codes).
         """
-        from weasyprint import HTML
-
-        if icc is None:
-            return self.render_reusing_styles(html)
+        from weasyprint import CSS, HTML
+        from weasyprint.urls import URLFetchingError
 
         base_url = self.layouts.resolve().as_uri() + "/"
+        sheets = []
+        if page_rule:
+            if page_rule not in self._sheets:
+                self._sheets[page_rule] = CSS(string=page_rule, url_fetcher=self.fetcher,
+                                              font_config=self.font_config)
+            sheets.append(self._sheets[page_rule])
+        refused: list[Problem] = []
+        for href in _STYLESHEET_LINK.findall(html):
+            if href not in self._sheets:
+                with collect_warnings() as messages:
+                    try:
+                        self._sheets[href] = CSS(url=base_url + href, url_fetcher=self.fetcher,
+                                                 font_config=self.font_config)
+                    except URLFetchingError as exc:
+                        # Laid out without it, a poster came out A4 on two pages: refused.
+                        why = str(exc).rsplit(": ", 1)[-1]
+                        refused.append(Problem(
+                            f"feuille de style refusée ou illisible ({why}) : le document "
+                            "ne peut pas être mis en page sans elle", self.layouts / href))
+                        continue
+                self._keep(messages, href)
+            sheets.append(self._sheets[href])
+        if refused:
+            raise FlyerError(problems=refused)
         options: dict[str, Any] = {}
         if icc is not None:
-            options = self._cmyk_options(icc)
+            cmyk = self._cmyk_options(icc)
+            sheets.insert(0, cmyk["stylesheets"][0])
+            options["color_profiles"] = cmyk["color_profiles"]
         with collect_warnings() as messages:
             document = HTML(
-                string=html, base_url=base_url, url_fetcher=self.fetcher
-            ).render(font_config=self.font_config, **options)
+                string=_STYLESHEET_LINK.sub("", html), base_url=base_url,
+                url_fetcher=self.fetcher,
+            ).render(font_config=self.font_config, stylesheets=sheets, cache=self._images,
+                     **options)
         self._keep(messages)
         self._drop_attachments(document)
         return document
@@ -155,8 +190,8 @@ class Renderer:
             dropped += len(page.links) - len(kept)
             page.links[:] = kept
         if dropped:
-            self.warnings.append(f"pièce jointe ignorée ({dropped}) : les documents imprimés "
-                                 "n'embarquent aucun fichier (rel=\"attachment\")")
+            self.warnings.append((None, f"pièce jointe ignorée ({dropped}) : les documents "
+                                  "imprimés n'embarquent aucun fichier (rel=\"attachment\")"))
 
     def _cmyk_options(self, icc: Path) -> dict[str, Any]:
         """`render()` options for one CMYK profile, parsed once per process.
@@ -184,43 +219,6 @@ class Renderer:
             self._cmyk[path] = {"stylesheets": [sheet], "color_profiles": profiles}
         return self._cmyk[path]
 
-    def render_reusing_styles(self, html: str) -> Document:
-        """`render_document()` with each layout stylesheet parsed once per Renderer.
-
-        WeasyPrint parses every `<link>`ed stylesheet (and its @font-face rules) on every
-        render, ~25 ms of a ~60 ms leaflet. Here the links are taken out of the HTML and the
-        parsed sheets passed in, in the same order. They then count as "user" rather than
-        "author" sheets, which only matters against `!important`, unused in `layouts/`.
-        Images are cached across renders too (the QR codes of a batch repeat).
-        """
-        from weasyprint import CSS, HTML
-        from weasyprint.urls import URLFetchingError
-
-        base_url = self.layouts.resolve().as_uri() + "/"
-        sheets = []
-        for href in _STYLESHEET_LINK.findall(html):
-            if href not in self._sheets:
-                with collect_warnings() as messages:
-                    try:
-                        self._sheets[href] = CSS(url=base_url + href, url_fetcher=self.fetcher,
-                                                 font_config=self.font_config)
-                    except URLFetchingError:
-                        # Refused or missing: the fetcher has said which; render without
-                        # it, as WeasyPrint does for a <link> it cannot load.
-                        self._sheets[href] = None
-                self._keep(messages)
-            sheet = self._sheets[href]
-            if sheet is not None:
-                sheets.append(sheet)
-        with collect_warnings() as messages:
-            document = HTML(
-                string=_STYLESHEET_LINK.sub("", html), base_url=base_url,
-                url_fetcher=self.fetcher,
-            ).render(font_config=self.font_config, stylesheets=sheets, cache=self._images)
-        self._keep(messages)
-        self._drop_attachments(document)
-        return document
-
     def write_pdf(self, document: Document, name: str, date: dt.datetime,
                   source: str = "", **options: Any) -> bytes:
         """PDF bytes with a fixed date and an ID derived from the name and the `source` HTML.
@@ -243,9 +241,10 @@ class Renderer:
             self.fallbacks.append((name, family))
         return pdf
 
-    def _keep(self, messages: list[str]) -> None:
+    def _keep(self, messages: list[str], source: str | None = None) -> None:
         # WeasyPrint repeats each refusal in English; the fetcher's own line already says it.
-        self.warnings.extend(m for m in messages if "RefusedURL" not in m)
+        # A stylesheet's parse warnings name it: "layouts/poster.css: Ignored `colr: red`…".
+        self.warnings.extend((source, m) for m in messages if "RefusedURL" not in m)
 
 
 class _ExactProfile:

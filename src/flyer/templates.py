@@ -87,8 +87,7 @@ def render_html(
     name = template
     layouts = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
     try:
-        template = env.get_template(name)
-        return template.render(context)
+        return str(env.get_template(name).render(context))
     except jinja2.TemplateNotFound as exc:
         raise FlyerError(f"modèle introuvable : {exc.name}", layouts / name) from None
     except jinja2.TemplateSyntaxError as exc:

@@ -75,13 +75,44 @@ def rebuild(changes: Iterable[Path], options: BuildOptions, report: Report,
     return result
 
 
+def refuse_output_over_sources(options: BuildOptions) -> None:
+    """An output folder that holds the data or layouts would hide every change (flyer
+    ignores its own output): refused, instead of watching in silence."""
+    for folder, label in ((options.data, "données"), (options.layouts, "mise en page")):
+        if _inside(folder, options.out):
+            raise FlyerError(
+                f"le dossier de sortie ({options.out}) contient le dossier de {label} "
+                f"({folder}) : flyer ne verrait aucune modification. Choisissez un dossier "
+                "de sortie à part, par exemple --out output", options.out)
+
+
 def watch(options: BuildOptions, report: Report, stop: threading.Event | None = None,
-          builder: Builder = build) -> None:
-    """Build once, then rebuild on every change until `stop` is set (or Ctrl-C)."""
+          builder: Builder | None = None) -> None:
+    """Build once, then rebuild on every change until `stop` is set (or Ctrl-C).
+
+    One pool of workers serves every rebuild (started from a fork server: watchfiles runs
+    a thread), and the render cache makes a rebuild redo only what the change touched.
+    """
     from watchfiles import watch as watch_files
 
-    rebuild([options.data / "contacts.yaml"], options, report, builder)
-    report(f"Surveillance de {options.data}/ et {options.layouts}/ (Ctrl-C pour arrêter)")
-    for changes in watch_files(options.data, options.layouts, stop_event=stop,
-                               debounce=300, raise_interrupt=False):
-        rebuild({Path(path) for _, path in changes}, options, report, builder)
+    for folder, label in ((options.layouts, "mise en page"), (options.data, "données")):
+        if not folder.is_dir():
+            raise FlyerError(f"dossier de {label} introuvable", folder)
+    refuse_output_over_sources(options)
+    workers = None
+    if builder is None:
+        import functools
+
+        from flyer.pool import Workers, workers_available
+
+        workers = Workers(workers_available(), long_lived=True)
+        builder = functools.partial(build, workers=workers)
+    try:
+        rebuild([options.data / "contacts.yaml"], options, report, builder)
+        report(f"Surveillance de {options.data}/ et {options.layouts}/ (Ctrl-C pour arrêter)")
+        for changes in watch_files(options.data, options.layouts, stop_event=stop,
+                                   debounce=300, raise_interrupt=False):
+            rebuild({Path(path) for _, path in changes}, options, report, builder)
+    finally:
+        if workers is not None:
+            workers.close()
