@@ -85,6 +85,10 @@ BAD_CONTACTS: dict[str, tuple[str | bytes, list[tuple[int | None, list[str]]]]] 
                       [(3, ["nom : trop long (300 caractères, maximum 120 caractères)"])]),
     "short_number_with_country_code": (HEAD + '  - name: A\n    phone: "+32 112"\n',
                                        [(4, ["écrivez seulement « 112 »"])]),
+    "control_character": (HEAD + '  - name: A\x07\n    phone: "112"\n',
+                          [(3, ["caractère invisible interdit (code U+0007)"])]),
+    "second_document": (HEAD + OK + "---\nx: 1\n",
+                        [(5, ["une ligne « --- » coupe le fichier en deux"])]),
 }
 
 

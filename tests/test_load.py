@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -245,3 +246,36 @@ def test_check_date_in_the_future_is_refused_with_todays_date(data_copy: Path) -
     assert problem.line == _line_of(data_copy, "updated: 2099")
     assert "31/12/2099 est dans le futur" in problem.message
     assert "la date du jour, 29/11/2026" in problem.message
+
+
+ENGLISH = re.compile(r"\b(should|found|expected|while|allowed|Input|Value|or|field)\b")
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("letter.fr.md", "---\nreview: maybe\ntitle: T\nheadline: H\ncall_to_action: C\n---\nB\n"),
+    ("letter.fr.md", "---\ntitle: " + "x" * 500 + "\nheadline: H\ncall_to_action: C\n---\nB\n"),
+    ("contacts.yaml", "updated: [1]\ncontacts:\n  - name: [a]\n    phone: {a: b}\n"),
+    ("contacts.yaml", "updated: 2016-09-13\ncontacts: [\n"),
+    ("contacts.yaml", "updated: 2016-09-13\ncontacts:\n  - name: A\x00\n"),
+])
+def test_every_load_message_is_french(data_copy: Path, name: str, text: str) -> None:
+    (data_copy / name).write_text(text, encoding="utf-8")
+    with pytest.raises(FlyerError) as caught:
+        load_campaign(data_copy, ["fr"])
+    for problem in caught.value.problems:
+        assert problem.line is not None, problem
+        assert not ENGLISH.search(problem.message), problem
+
+
+def test_huge_letter_is_refused_by_its_size_before_reading(data_copy: Path) -> None:
+    import os
+    import time
+
+    letter = data_copy / "letter.nl.md"
+    os.truncate(letter, 3_000_000_000)  # sparse: takes no room on the disk
+    start = time.perf_counter()
+    with pytest.raises(FlyerError) as caught:
+        load_campaign(data_copy)
+    assert time.perf_counter() - start < 1
+    [problem] = caught.value.problems
+    assert problem.path == letter and "fichier trop gros" in problem.message

@@ -79,6 +79,8 @@ YAML_PROBLEMS = {
     "alignez-la sur les lignes du même service",
     "did not find expected '-' indicator": "l'indentation de cette ligne ne correspond pas à "
     "celle de la liste ; alignez les « - » les uns sous les autres",
+    "expected a single document": "une ligne « --- » coupe le fichier en deux ; retirez-la "
+    "(« --- » sert seulement à entourer l'en-tête d'une lettre)",
 }
 ITEM_LABELS = {"contacts": "service"}
 
@@ -164,8 +166,15 @@ def parse_yaml_with_warnings(
     except yaml.MarkedYAMLError as exc:
         line, message = _yaml_syntax(exc, text)
         raise FlyerError(message, path, line + offset if line is not None else None) from None
-    except yaml.YAMLError as exc:
-        raise FlyerError(f"syntaxe YAML incorrecte ({exc})", path) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character (NUL, BEL…) pasted from another program.
+        at = text[: exc.position].count("\n") + 1 + offset
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        raise FlyerError(f"caractère invisible interdit (code U+{code:04X}) sur cette "
+                         "ligne ; effacez-le et retapez le texte autour", path, at) from None
+    except yaml.YAMLError:
+        raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
+                         path) from None
     lines: Lines = {}
     warnings: list[Problem] = []
     if node is None:
@@ -370,7 +379,9 @@ def _field_name(loc: Location, data: Any, labels: dict[str, str] | None = None) 
         if isinstance(part, int):
             name = node[part].get("name") if isinstance(node, list) and isinstance(
                 node[part], dict) else None
-            if isinstance(name, str) and len(name) > 40:
+            if not isinstance(name, str):
+                name = None
+            elif len(name) > 40:
                 name = name[:39] + "…"
             # `contacts n°3` reads oddly in French: a list item of contacts is a service.
             item = ITEM_LABELS.get(parts[-1], parts[-1]) if parts else ""
@@ -453,7 +464,8 @@ def french_reason(err: Any) -> str:
         counted = f"{actual} caractères, " if actual is not None else ""
         return f"trop long ({counted}maximum {limit} caractères) ; raccourcissez le texte"
     if kind == "literal_error":
-        return f"valeur non reconnue ; valeurs possibles : {ctx.get('expected', '')}"
+        expected = str(ctx.get("expected", "")).replace(" or ", " ou ")
+        return f"valeur non reconnue ; valeurs possibles : {expected}"
     if kind == "missing":
         return "vide"
     if kind == "extra_forbidden":
@@ -599,13 +611,17 @@ def load_contacts_table(
     contacts: list[dict[str, Any]] = []
     lines: Lines = {(): header.line, ("contacts",): header.line}
     dates: list[tuple[dt.date, int]] = []
+    skipped = False
     for row in rows:
         spilled = overflow(table, row, columns, "une description")
         if spilled is not None:
-            # The cells after the separator would land in the next columns (the Dutch
-            # description, the date): nothing of this row can be trusted.
             problems.append(spilled)
-            continue
+            if table.delimiter is not None:
+                # The cells after the separator would land in the next columns (the Dutch
+                # description, the date): nothing of this CSV row can be trusted. In a
+                # workbook it is a note typed beside the table: the row itself is fine.
+                skipped = True
+                continue
         contact: dict[str, Any] = {}
         loc = ("contacts", len(contacts))
         lines[loc] = row.line
@@ -646,7 +662,7 @@ def load_contacts_table(
                 check_not_future(parse_date(updated[1]), today)
             except ValueError as exc:
                 problems.append(Problem(str(exc), path, updated[0]))
-                data["updated"] = None
+                del data["updated"]  # said once, not again as "not a date"
     elif dates:
         oldest = min(dates)
         data["updated"] = oldest[0]
@@ -660,7 +676,9 @@ def load_contacts_table(
         date_said = any(p.field == shown.get("updated") or p.line == (updated or (0,))[0]
                         for p in problems)
         problems.extend(p for p in exc.problems if (p.line, p.field) not in said
-                        and not (date_said and p.message.startswith("date de vérification")))
+                        and not ((date_said or skipped)
+                                 and p.message.startswith("date de vérification"))
+                        and not (skipped and p.line == header.line and p.field is None))
     if problems:
         raise FlyerError(problems=sorted(problems, key=lambda p: p.line or 0))
     return result, path, warnings
