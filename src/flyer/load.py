@@ -106,7 +106,7 @@ def _csv_columns() -> tuple[dict[str, str], str]:
             columns.setdefault(normalise_header(column), key)
         for lang, headers in (text.columns_by_lang or {}).items():
             shown.append(f"{text.columns[0]} {lang}")
-            for column in headers:
+            for column in (f"{text.columns[0]} {lang}", *headers):
                 columns.setdefault(normalise_header(column), f"{name}.{lang}")
     return columns, ", ".join(shown)
 
