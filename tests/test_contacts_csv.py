@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -155,3 +156,85 @@ def test_plus_excel_took_for_a_sign_is_restored(tmp_path: Path) -> None:
     assert [c.phone.uri for c in contacts.contacts] == ["tel:+3256391620", "tel:+32474810891"]
     assert [(w.line, "« +32" in w.message or "« 0474" in w.message) for w in warnings] == [
         (2, True), (3, True)]
+
+
+# --- contacts.xlsx: the same reader, the same messages ---------------------------------
+
+TODAY = dt.date(2026, 11, 29)
+FIXTURES = ROOT / "tests/fixtures"
+
+
+def test_xlsx_with_the_csvs_cells_gives_the_same_contacts(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    csv_contacts, _, csv_warnings = load_contacts(_write(
+        tmp_path, EXCEL.read_bytes().decode("cp1252"), "cp1252"), TODAY)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in EXCEL.read_bytes().decode("cp1252").splitlines():
+        sheet.append(line.split(";"))
+    xlsx_dir = tmp_path / "xlsx"
+    xlsx_dir.mkdir()
+    book.save(xlsx_dir / "contacts.xlsx")
+    xlsx_contacts, path, xlsx_warnings = load_contacts(xlsx_dir, TODAY)
+    assert path.name == "contacts.xlsx"
+    assert xlsx_contacts == csv_contacts
+    assert [(w.line, w.field, w.message) for w in xlsx_warnings] == [
+        (w.line, w.field, w.message) for w in csv_warnings]
+
+
+def test_xlsx_phones_stored_as_numbers_get_their_zero_back_at_their_row(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "contacts_phone_as_number.xlsx", tmp_path / "contacts.xlsx")
+    contacts, _, warnings = load_contacts(tmp_path, TODAY)
+    assert [c.phone.text for c in contacts.contacts] == ["056391620", "056391601", "112"]
+    assert [(w.line, w.field) for w in warnings] == [(2, "Téléphone"), (3, "Téléphone")]
+    assert "« 0 » du début manquait" in warnings[0].message
+    assert contacts.updated == dt.date(2026, 9, 13)  # the oldest date cell
+    assert contacts.contacts[0].description == {"fr": "Écoute, aide", "nl": "Hulp"}
+
+
+def test_xlsx_mistake_is_reported_at_its_spreadsheet_row(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "contacts_bad_phone_row_7.xlsx", tmp_path / "contacts.xlsx")
+    with pytest.raises(FlyerError) as caught:
+        load_contacts(tmp_path, TODAY)
+    [problem] = caught.value.problems
+    assert str(problem).startswith(f"{tmp_path / 'contacts.xlsx'}:7: tél : « 056/39 16 2 »")
+
+
+def test_unquoted_separator_in_a_description_is_refused_at_its_line(tmp_path: Path) -> None:
+    data = _write(tmp_path, "nom;tél;description;description nl;date\n"
+                  "A;056/39 16 20;Écoute;Hulp;13/09/2016\n"
+                  "B;056/39 16 21;Écoute; aide;Hulp;13/09/2016\n")
+    with pytest.raises(FlyerError) as caught:
+        load_contacts(data, TODAY)
+    [problem] = caught.value.problems
+    assert problem.line == 3
+    assert "6 cellules pour 5 colonnes" in problem.message
+    assert "« ; » de trop dans une description" in problem.message
+
+
+def test_mixed_encodings_in_contacts_csv_are_refused_not_printed_garbled(tmp_path: Path) -> None:
+    (tmp_path / "contacts.csv").write_bytes(
+        "nom;tél;date\nÉcoute;056/39 16 20;13/09/2016\n".encode()
+        + "Médiation;056/39 16 21;13/09/2016\n".encode("cp1252"))
+    with pytest.raises(FlyerError) as caught:
+        load_contacts(tmp_path, TODAY)
+    assert caught.value.line == 3 and "mélange deux encodages" in str(caught.value)
+
+
+def test_future_date_in_a_row_is_refused_with_todays_date(tmp_path: Path) -> None:
+    data = _write(tmp_path, "nom;tél;date\nA;056/39 16 20;13/09/2016\nB;112;31/12/2099\n")
+    with pytest.raises(FlyerError) as caught:
+        load_contacts(data, TODAY)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (3, "date")
+    assert "dans le futur" in problem.message and "29/11/2026" in problem.message
+
+
+def test_description_column_in_any_language(tmp_path: Path) -> None:
+    data = _write(tmp_path, "nom;tél;description;Description DE;Beschrijving;date\n"
+                  "A;112;Écoute;Zuhören;Luisteren;13/09/2016\n")
+    contacts, _, _ = load_contacts(data, TODAY)
+    assert contacts.contacts[0].description == {"fr": "Écoute", "de": "Zuhören",
+                                                 "nl": "Luisteren"}

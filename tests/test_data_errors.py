@@ -69,6 +69,26 @@ BAD_CONTACTS: dict[str, tuple[str | bytes, list[tuple[int | None, list[str]]]]] 
         '  - phone: "112"\n  - name: C\n    phone: "056/39 16 20"\n    emial: c@b.be\n',
         [(4, ["« 05639162 »"]), (5, ["contient un nom"]), (6, ["service n°2", "name"]),
          (9, ["service n°3 (C)", "emial", "email"])]),
+    # YAML mistakes at the line of the mistake, named for what they are.
+    "unclosed_quote": (HEAD + '  - name: A\n    phone: "056/39 16 20\n'
+                       '  - name: B\n    phone: "056/39 16 21"\n',
+                       [(4, ["guillemet ouvert sur cette ligne n'est pas fermé"])]),
+    "apostrophe_in_single_quotes": (HEAD + "  - name: 'L'Escale'\n    phone: \"112\"\n",
+                                    [(3, ["apostrophe", "name: \"L'Escale\""])]),
+    "missing_dash": (HEAD + OK + '    name: B\n    phone: "056/39 16 21"\n',
+                     [(5, ["il manque sans doute « - » au début de cette ligne"])]),
+    "nested_too_deep": ("updated: " + "[" * 5000 + "]" * 5000 + "\n",
+                        [(1, ["niveaux imbriqués"])]),
+    "future_check_date": ("updated: 2099-12-31\ncontacts:\n" + OK,
+                          [(1, ["dans le futur", "la date du jour"])]),
+    "name_too_long": (HEAD + "  - name: " + "x" * 300 + '\n    phone: "112"\n',
+                      [(3, ["nom : trop long (300 caractères, maximum 120 caractères)"])]),
+    "short_number_with_country_code": (HEAD + '  - name: A\n    phone: "+32 112"\n',
+                                       [(4, ["écrivez seulement « 112 »"])]),
+    "control_character": (HEAD + '  - name: A\x07\n    phone: "112"\n',
+                          [(3, ["caractère invisible interdit (code U+0007)"])]),
+    "second_document": (HEAD + OK + "---\nx: 1\n",
+                        [(5, ["une ligne « --- » coupe le fichier en deux"])]),
 }
 
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from flyer.model import Contact, parse_email, parse_phone
+from flyer.model import (
+    Contact,
+    check_not_future,
+    field_texts,
+    parse_date,
+    parse_email,
+    parse_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,3 +63,80 @@ def test_description_string_is_french_and_mapping_is_per_language() -> None:
     )
     assert plain.describe("fr") == "bonjour" and plain.describe("nl") == "bonjour"
     assert both.describe("nl") == "hallo"
+
+
+@pytest.mark.parametrize("typed", ["+32 112", "+32112", "+32 1733", "0032 112"])
+def test_short_number_written_with_the_country_code_is_refused_with_the_number_to_write(
+    typed: str,
+) -> None:
+    with pytest.raises(ValueError, match="un numéro court ne s'écrit pas avec l'indicatif"):
+        parse_phone(typed)
+
+
+def test_area_code_in_parentheses_is_a_number_people_write() -> None:
+    phone = parse_phone("(056) 39.16.20")
+    assert (phone.text, phone.uri) == ("(056) 39.16.20", "tel:+3256391620")
+
+
+@pytest.mark.parametrize(("typed", "suggested"), [
+    ("(56) 39.16.20", "(056) 39.16.20"), ("56 39 16 20", "056 39 16 20"),
+    ("474/81 08 91", "0474/81 08 91"),
+])
+def test_missing_zero_suggestion_is_a_number_that_parses(typed: str, suggested: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_phone(typed)
+    assert f"écrivez « {suggested} »" in str(caught.value)
+    assert parse_phone(suggested).uri.startswith("tel:+32")
+
+
+@pytest.mark.parametrize(("typed", "date"), [
+    ("2026-12-01", dt.date(2026, 12, 1)), ("01/12/2026", dt.date(2026, 12, 1)),
+    ("1.12.2026", dt.date(2026, 12, 1)), (dt.datetime(2026, 12, 1, 9, 30), dt.date(2026, 12, 1)),
+])
+def test_dates_as_people_and_spreadsheets_write_them(typed: object, date: dt.date) -> None:
+    assert parse_date(typed) == date
+
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("demain", ["n'est pas une date", "13/09/2016"]),
+    ("31/02/2026", ["n'existe pas", "13/09/2016"]),
+    ("2026-13-01", ["n'existe pas"]),
+    ("13/09/16", ["l'année en entier", "13/09/2016"]),
+])
+def test_bad_date_says_why_with_an_example(typed: str, words: list[str]) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_date(typed)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_future_is_fine_for_a_letter_date_but_not_for_a_check_date() -> None:
+    today = dt.date(2026, 11, 29)
+    assert parse_date("2099-12-31") == dt.date(2099, 12, 31)
+    assert check_not_future(dt.date(2026, 11, 30), today)  # a server clock on UTC
+    with pytest.raises(ValueError, match=r"dans le futur.*la date du jour, 29/11/2026"):
+        check_not_future(dt.date(2099, 12, 31), today)
+
+
+def test_description_lang_says_which_language_describe_returns() -> None:
+    both = Contact.model_validate(
+        {"name": "A", "phone": "112", "description": {"fr": "bonjour", "nl": "hallo"}})
+    french = Contact.model_validate({"name": "A", "phone": "112", "description": "bonjour"})
+    none = Contact.model_validate({"name": "A", "phone": "112"})
+    assert [both.description_lang(x) for x in ("fr", "nl", "de")] == ["fr", "nl", "fr"]
+    assert french.description_lang("nl") == "fr"
+    assert none.description_lang("nl") is None and none.describe("nl") == ""
+
+
+def test_every_contact_field_says_its_label_headers_and_example() -> None:
+    from flyer import load
+
+    texts = field_texts(Contact)
+    assert list(texts) == list(Contact.model_fields)
+    for name, text in texts.items():
+        assert text.label and text.example and text.columns, name
+        assert load.FIELD_LABELS[name] == text.label
+        assert load.MISSING_EXAMPLES[name] == text.example
+        assert load.CSV_COLUMNS[load.normalise_header(text.columns[0])].split(".")[0] == name
+    assert load.CSV_HEADERS_SHOWN == (
+        "nom, téléphone, courriel, description, description nl, mis à jour")

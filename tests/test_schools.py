@@ -188,3 +188,78 @@ def test_shipped_example_builds_every_school() -> None:
     assert all("fictif" in r.school.school or "fictive" in r.school.school
                or "imaginaire" in r.school.school or "inventé" in r.school.school
                for r in rows.rows)
+
+
+def test_xlsx_list_with_french_headers_and_a_phone_excel_made_a_number() -> None:
+    schools = load_schools(FIXTURES / "schools_french_headers.xlsx", SERVICES)
+    assert [(r.line, r.slug) for r in schools.rows] == [
+        (2, "ecole-fictive-des-tilleuls"), (4, "athenee-fictif-du-beau-site")]
+    tilleuls = schools.rows[0].school
+    assert tilleuls.contact == "Mme Exemple" and tilleuls.phone is not None
+    assert (tilleuls.phone.text, tilleuls.phone.uri) == ("056991001", "tel:+3256991001")
+    [repaired] = schools.warnings
+    assert (repaired.line, repaired.field) == (2, "Téléphone")
+    assert "le « 0 » du début manquait" in repaired.message
+    [unknown] = schools.set_aside
+    assert unknown.problem.line == 3 and "« CPMS Inexistant » inconnu" in unknown.problem.message
+
+
+def test_csv_phone_without_its_zero_is_repaired_like_the_contacts(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_text("école;service;téléphone\nÉcole A;CPMS Libre Mouscron 1;56/99 10 01\n",
+                    encoding="utf-8")
+    schools = load_schools(path, SERVICES)
+    assert [r.school.phone.text for r in schools.rows if r.school.phone] == ["056/99 10 01"]
+    assert [w.line for w in schools.warnings] == [2]
+
+
+def test_two_long_names_sharing_their_start_are_two_schools(tmp_path: Path) -> None:
+    start = "Institut d'enseignement secondaire fictif de la ville imaginaire de Mouscron"
+    path = tmp_path / "ecoles.csv"
+    path.write_text(f"école;service\n{start}, section A;CPMS Libre Mouscron 1\n"
+                    f"{start}, section B;CPMS Libre Mouscron 1\n"
+                    "École n°3;CPMS Libre Mouscron 1\nÉcole n 3;CPMS Libre Mouscron 1\n",
+                    encoding="utf-8")
+    schools = load_schools(path, SERVICES)
+    assert schools.set_aside == []
+    slugs = [r.slug for r in schools.rows]
+    assert len(set(slugs)) == 4 and all(len(s) <= 60 for s in slugs)
+
+
+def test_school_name_without_letters_gets_a_folder(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_text("école;service\n😀;CPMS Libre Mouscron 1\n!!!;CPMS Libre Mouscron 1\n",
+                    encoding="utf-8")
+    slugs = [r.slug for r in load_schools(path, SERVICES).rows]
+    assert len(set(slugs)) == 2 and all(s.startswith("ecole-") for s in slugs)
+
+
+def test_too_long_school_name_is_set_aside_in_french(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_text(f"école;service\n{'É' * 300};CPMS Libre Mouscron 1\n", encoding="utf-8")
+    [aside] = load_schools(path, SERVICES).set_aside
+    assert aside.problem.message == (
+        "école : trop long (300 caractères, maximum 160 caractères) ; raccourcissez le texte")
+
+
+def test_separator_inside_a_name_is_still_a_set_aside_row(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_text("école;service\nÉcole A; annexe;CPMS Libre Mouscron 1\n", encoding="utf-8")
+    [aside] = load_schools(path, SERVICES).set_aside
+    assert aside.problem.line == 2 and "« ; » de trop dans un nom" in aside.problem.message
+
+
+def test_mixed_encodings_in_the_schools_list_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.csv"
+    path.write_bytes("école;service\nÉcole A;CPMS Libre Mouscron 1\n".encode()
+                     + "École B;CPMS Libre Mouscron 1\n".encode("cp1252"))
+    with pytest.raises(FlyerError) as caught:
+        load_schools(path, SERVICES)
+    assert caught.value.line == 3 and "mélange deux encodages" in str(caught.value)
+
+
+def test_other_spreadsheet_format_for_schools_says_how_to_save_it(tmp_path: Path) -> None:
+    path = tmp_path / "ecoles.ods"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(FlyerError, match="Enregistrer sous → Classeur Excel"):
+        load_schools(path, SERVICES)

@@ -3,39 +3,68 @@
 YAML is composed, not constructed: every scalar stays the string the person typed
 (PyYAML's resolver would turn `056331247` into an octal integer and `NO` into False),
 duplicated keys and aliases are refused, and each value's line is remembered so that
-a validation error can point at it.
+a validation error can point at it. A YAML syntax error is reported where the mistake
+is (the line a quote opens, the line missing its `- `), not where PyYAML gave up.
+
+The contacts come from `contacts.yaml`, `contacts.csv` or `contacts.xlsx` (one of them);
+the tables are read by `spreadsheet.py`. The French names, spreadsheet headers and
+examples of the contact fields are declared on the model (`model.shown_as`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as dt
 import difflib
-import io
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 import yaml
-from phonenumbers import shortnumberinfo
 from pydantic import BaseModel, ValidationError
 
 from flyer.errors import FlyerError, Problem
+
+# MAX_DATA_BYTES, read_bytes and normalise_header are also imported from here by callers.
+from flyer.files import MAX_DATA_BYTES as MAX_DATA_BYTES
+from flyer.files import read_bytes as read_bytes
 from flyer.model import (
-    REGION,
+    LANG_CODE,
     Campaign,
+    Contact,
     ContactList,
     ItemError,
     Letter,
+    check_not_future,
+    field_texts,
     parse_date,
-    parse_phone,
+)
+from flyer.spreadsheet import (
+    Row,
+    match_columns,
+    overflow,
+    phone_cell,
+    read_table,
+)
+from flyer.spreadsheet import (
+    normalise_header as normalise_header,
 )
 
-MAX_DATA_BYTES = 1_000_000
 STALE_AFTER_DAYS = 365
+# Deeper than any real data file; PyYAML's composer recurses once per level and a file
+# nested thousands deep would end in RecursionError.
+MAX_YAML_DEPTH = 50
+LETTER_NAME = re.compile(r"^letter\.([a-z]{2,3}(?:-[a-z0-9]{2,8})?)\.md$")
+CONTACT_FILES = ("contacts.yaml", "contacts.csv", "contacts.xlsx")
+# Files people may have instead of the ones read, and what to do with each.
+CONTACT_LOOKALIKES = {
+    "contacts.yml": "renommez-le contacts.yaml",
+    "contacts.ods": "ouvrez-le dans LibreOffice et faites « Fichier → Enregistrer sous → "
+    "Classeur Excel (.xlsx) ou CSV UTF-8 »",
+    "contacts.xls": "ouvrez-le dans Excel et faites « Fichier → Enregistrer sous → "
+    "Classeur Excel (.xlsx) ou CSV UTF-8 »",
+    "contacts.numbers": "dans Numbers, faites « Fichier → Exporter vers → Excel (.xlsx) »",
+    "contacts.txt": "renommez-le contacts.csv s'il s'agit d'un export CSV",
+}
 
 Location = tuple[str | int, ...]
 Lines = dict[Location, int]
@@ -50,34 +79,42 @@ YAML_PROBLEMS = {
     "alignez-la sur les lignes du même service",
     "did not find expected '-' indicator": "l'indentation de cette ligne ne correspond pas à "
     "celle de la liste ; alignez les « - » les uns sous les autres",
+    "expected a single document": "une ligne « --- » coupe le fichier en deux ; retirez-la "
+    "(« --- » sert seulement à entourer l'en-tête d'une lettre)",
 }
 ITEM_LABELS = {"contacts": "service"}
-MISSING_EXAMPLES = {
-    "name": "« name: Nom du service »",
-    "phone": '« phone: "056/39 16 20" »',
-    "updated": "« updated: 2016-09-13 » (la date où vous avez vérifié les coordonnées)",
-    "contacts": "« contacts: » puis une ligne « - name: … » par service",
-}
 
-FIELD_LABELS = {
-    "name": "nom",
-    "phone": "téléphone",
-    "email": "courriel",
-    "description": "description",
-    "updated": "updated",
-    "contacts": "contacts",
-}
+# --- the contact fields' names and examples, from the model --------------------------------
+
+_CONTACT_TEXTS = {**field_texts(ContactList), **field_texts(Contact)}
+FIELD_LABELS = {name: text.label for name, text in _CONTACT_TEXTS.items()}
+MISSING_EXAMPLES = {name: text.example for name, text in _CONTACT_TEXTS.items()
+                    if text.example is not None}
 
 
-def read_bytes(path: Path) -> bytes:
-    """A data file's bytes, refused past MAX_DATA_BYTES (a data file is a few kB)."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        raise FlyerError("fichier introuvable", path) from None
-    if size > MAX_DATA_BYTES:
-        raise FlyerError(f"fichier trop gros ({size // 1000} ko, maximum 1000 ko)", path)
-    return path.read_bytes()
+def _csv_columns() -> tuple[dict[str, str], str]:
+    """Normalised header → field key (`description.nl` for a text per language), and the
+    headers suggested to a person, in the order of a spreadsheet's columns."""
+    columns: dict[str, str] = {}
+    shown: list[str] = []
+    for name, text in [*field_texts(Contact).items(), *field_texts(ContactList).items()]:
+        if name == "contacts":
+            continue
+        key = f"{name}.fr" if text.columns_by_lang is not None else name
+        shown.append(text.columns[0])
+        for column in text.columns:
+            columns.setdefault(normalise_header(column), key)
+        for lang, headers in (text.columns_by_lang or {}).items():
+            shown.append(f"{text.columns[0]} {lang}")
+            for column in (f"{text.columns[0]} {lang}", *headers):
+                columns.setdefault(normalise_header(column), f"{name}.{lang}")
+    return columns, ", ".join(shown)
+
+
+CSV_COLUMNS, CSV_HEADERS_SHOWN = _csv_columns()
+# Fields given as one text per language: a `<column> <lang>` header fills that language.
+_PER_LANGUAGE = {normalise_header(text.columns[0]): name
+                 for name, text in field_texts(Contact).items() if text.columns_by_lang}
 
 
 def read_text(path: Path) -> str:
@@ -96,69 +133,198 @@ def read_text(path: Path) -> str:
 
 def parse_yaml(text: str, path: Path, first_line: int = 1) -> tuple[Any, Lines]:
     """YAML → plain dicts, lists and strings, plus the line of every key and item."""
+    data, lines, _ = parse_yaml_with_warnings(text, path, first_line)
+    return data, lines
+
+
+def parse_yaml_with_warnings(
+    text: str, path: Path, first_line: int = 1
+) -> tuple[Any, Lines, list[Problem]]:
+    """`parse_yaml`, plus the warnings of the text (a `#` that cut a value short)."""
     offset = first_line - 1
     try:
+        depth = 0
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 + offset if event.start_mark else None
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise FlyerError(
                     "les ancres et alias YAML (& et *) ne sont pas acceptés ; "
                     "recopiez le texte à chaque endroit",
                     path,
-                    event.start_mark.line + 1 + offset if event.start_mark else None,
+                    line,
                 )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise FlyerError(
+                        f"plus de {MAX_YAML_DEPTH} niveaux imbriqués : ce n'est pas un fichier "
+                        "de données flyer ; vérifiez l'indentation et les crochets « [ »",
+                        path, line)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 + offset if mark is not None else None
-        raise FlyerError(_yaml_syntax_message(exc), path, line) from None
-    except yaml.YAMLError as exc:
-        raise FlyerError(f"syntaxe YAML incorrecte ({exc})", path) from None
+        line, message = _yaml_syntax(exc, text)
+        raise FlyerError(message, path, line + offset if line is not None else None) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character (NUL, BEL…) pasted from another program.
+        at = text[: exc.position].count("\n") + 1 + offset
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        raise FlyerError(f"caractère invisible interdit (code U+{code:04X}) sur cette "
+                         "ligne ; effacez-le et retapez le texte autour", path, at) from None
+    except yaml.YAMLError:
+        raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
+                         path) from None
     lines: Lines = {}
+    warnings: list[Problem] = []
     if node is None:
-        return None, lines
-    return _plain(node, (), lines, path, offset), lines
+        return None, lines, warnings
+    return _plain(node, (), lines, _Source(text, path, offset, warnings)), lines, warnings
 
 
-def _yaml_syntax_message(exc: yaml.MarkedYAMLError) -> str:
-    """PyYAML's English diagnosis → what to change, in French."""
+# `key: 'L'Escale'`: a quote of the same kind inside the quoted text ends it early.
+_QUOTE_INSIDE = re.compile(r"""^\s*(?:-\s+)?(?P<key>[^\s:#'"][^:#]*?):\s+"""
+                           r"""(?P<q>['"])(?P<inner>(?:(?!(?P=q)).)*(?P=q)\S.*?)\s*$""")
+_KEY_LINE = re.compile(r"^(?P<indent>\s*)[^\s:#'\"-][^:#]*:(\s|$)")
+
+
+def _yaml_syntax(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """PyYAML's English diagnosis → (line, what to change in French), at the line where
+    the mistake is rather than the line where PyYAML noticed it."""
+    raw_lines = text.splitlines()
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line if mark is not None else None
     problem = exc.problem or exc.context or ""
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        return exc.context_mark.line + 1, (
+            "syntaxe YAML incorrecte : le guillemet ouvert sur cette ligne n'est jamais fermé ; "
+            "ajoutez le guillemet fermant à la fin du texte")
+    if line is not None and line < len(raw_lines):
+        quoted = _QUOTE_INSIDE.match(raw_lines[line])
+        if quoted is not None:
+            key, quote, inner = quoted["key"], quoted["q"], quoted["inner"].rstrip()
+            if inner.endswith(quote):
+                inner = inner[:-1]
+            if quote == "'":
+                return line + 1, (
+                    "syntaxe YAML incorrecte : une apostrophe à l'intérieur d'un texte entre "
+                    f"apostrophes le coupe ; mettez le texte entre guillemets : "
+                    f"{key}: \"{inner}\"")
+            return line + 1, (
+                "syntaxe YAML incorrecte : un guillemet « \" » à l'intérieur d'un texte entre "
+                "guillemets le coupe ; mettez le texte entre apostrophes "
+                f"({key}: '{inner}') ou utilisez « » dans le texte")
+        opened = _unclosed_quote(text, line)
+        if opened is not None:
+            return opened + 1, (
+                "syntaxe YAML incorrecte : le guillemet ouvert sur cette ligne n'est pas fermé "
+                f"(YAML lit la suite jusqu'au guillemet suivant, ligne {line + 1}) ; ajoutez "
+                "le guillemet fermant à la fin du texte")
+        context = exc.context_mark
+        key_line = _KEY_LINE.match(raw_lines[line])
+        if (exc.context == "while parsing a block collection" and context is not None
+                and key_line is not None and len(key_line["indent"]) == context.column):
+            return line + 1, (
+                "syntaxe YAML incorrecte : il manque sans doute « - » au début de cette ligne ; "
+                "chaque service commence par « - name: … », aligné sous les autres « - »")
     if "'\\t'" in problem:
-        return ("une tabulation est utilisée pour décaler la ligne ; YAML n'accepte que des "
-                "espaces : remplacez la tabulation par des espaces")
+        return _line(line), ("une tabulation est utilisée pour décaler la ligne ; YAML "
+                             "n'accepte que des espaces : remplacez la tabulation par des espaces")
     for english, french in YAML_PROBLEMS.items():
         if english in problem or english in (exc.context or ""):
-            return f"syntaxe YAML incorrecte : {french}"
-    return (f"syntaxe YAML incorrecte ({problem}) ; vérifiez l'indentation et mettez entre "
-            "guillemets un texte qui contient « : » ou « # »")
+            return _line(line), f"syntaxe YAML incorrecte : {french}"
+    return _line(line), ("syntaxe YAML incorrecte ; vérifiez l'indentation et mettez entre "
+                         "guillemets un texte qui contient « : » ou « # »")
 
 
-def _plain(node: yaml.Node, loc: Location, lines: Lines, path: Path, offset: int) -> Any:
-    lines.setdefault(loc, node.start_mark.line + 1 + offset)
+def _line(zero_based: int | None) -> int | None:
+    return zero_based + 1 if zero_based is not None else None
+
+
+def _unclosed_quote(text: str, error_line: int) -> int | None:
+    """The line where a quoted text opens that runs over several lines and ends on the
+    line PyYAML stopped at: a quote left open, closed by the next value's opening quote."""
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if (isinstance(token, yaml.ScalarToken) and token.style in ("'", '"')
+                    and token.start_mark.line != token.end_mark.line
+                    and token.end_mark.line == error_line):
+                return int(token.start_mark.line)
+    except yaml.YAMLError:
+        pass
+    return None
+
+
+class _Source:
+    """The YAML text being turned into data, for what a node alone does not say."""
+
+    def __init__(self, text: str, path: Path, offset: int, warnings: list[Problem]) -> None:
+        self.text, self.path, self.offset, self.warnings = text, path, offset, warnings
+
+    def line(self, mark: yaml.Mark) -> int:
+        return int(mark.line) + 1 + self.offset
+
+    def comment_after(self, node: yaml.ScalarNode) -> str | None:
+        """The comment on the line where an unquoted value ends (` # …`), if any."""
+        end = node.end_mark.index
+        newline = self.text.find("\n", end)
+        rest = self.text[end: newline if newline >= 0 else len(self.text)]
+        match = re.match(r"\s+#(.*)$", rest)
+        return match.group(1).strip() if match else None
+
+
+def _plain(node: yaml.Node, loc: Location, lines: Lines, src: _Source) -> Any:
+    lines.setdefault(loc, src.line(node.start_mark))
     if isinstance(node, yaml.ScalarNode):
+        if node.style is None and node.value:
+            comment = src.comment_after(node)
+            if comment is not None:
+                # A warning, not an error: an end-of-line comment is legal YAML, and what
+                # is left of the value is still valid data. But in « Bureau #2 » the
+                # person meant the text, and the leaflet would print « Bureau ».
+                kept = node.value if len(node.value) <= 40 else "…" + node.value[-39:]
+                src.warnings.append(Problem(
+                    f"le texte après « # » est ignoré (« {comment} ») : YAML le lit comme un "
+                    f"commentaire, le texte imprimé s'arrête à « {kept} » ; s'il fait "
+                    "partie du texte, mettez tout le texte entre guillemets (\"…\") ; si c'est "
+                    "un commentaire, mettez-le sur sa propre ligne",
+                    src.path, src.line(node.end_mark)))
         # An empty plain value (`email:`) means "not given"; everything else stays as typed.
         if node.style is None and node.value in ("", "~", "null", "Null", "NULL"):
             return None
         return node.value
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*loc, i), lines, path, offset) for i, item in enumerate(node.value)]
+        return [_plain(item, (*loc, i), lines, src) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
+        first_key: str | None = None
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            key_line = key_node.start_mark.line + 1 + offset
+            key_line = src.line(key_node.start_mark)
             if key is None:
-                raise FlyerError("une clé doit être un simple mot", path, key_line)
+                raise FlyerError("une clé doit être un simple mot", src.path, key_line)
+            first_key = key if first_key is None else first_key
             if key in result:
+                if loc and isinstance(loc[-1], int) and key == first_key:
+                    # The key that starts each item, again in the same item: the next
+                    # item lost its `- `.
+                    item = ITEM_LABELS.get(str(loc[-2]), "élément") if len(loc) > 1 else (
+                        "élément")
+                    raise FlyerError(
+                        f"la clé « {key} » apparaît deux fois dans le même {item} (déjà ligne "
+                        f"{lines[(*loc, key)]}) : il manque sans doute « - » au début de cette "
+                        f"ligne ; chaque {item} commence par « - {key}: … »",
+                        src.path, key_line)
                 raise FlyerError(
                     f"la clé « {key} » apparaît deux fois (déjà ligne {lines[(*loc, key)]}) ; "
                     "gardez-en une seule",
-                    path,
+                    src.path,
                     key_line,
                 )
             lines[(*loc, key)] = key_line
-            result[key] = _plain(value_node, (*loc, key), lines, path, offset)
+            result[key] = _plain(value_node, (*loc, key), lines, src)
         return result
-    raise FlyerError("structure YAML inattendue", path, node.start_mark.line + 1 + offset)
+    raise FlyerError("structure YAML inattendue", src.path, src.line(node.start_mark))
 
 
 def validate(
@@ -190,7 +356,8 @@ def validate(
         problems = [_problem(model, err, path, lines, data, labels) for err in errors
                     if not (err["type"] == "missing"
                             and (tuple(err["loc"][:-1]), err["loc"][-1]) in guessed)]
-        raise FlyerError(problems=problems) from None
+        # In file order: pydantic reports in the order of the model's fields.
+        raise FlyerError(problems=sorted(problems, key=lambda p: p.line or 0)) from None
 
 
 def _line_for(loc: Location, lines: Lines) -> int | None:
@@ -212,6 +379,10 @@ def _field_name(loc: Location, data: Any, labels: dict[str, str] | None = None) 
         if isinstance(part, int):
             name = node[part].get("name") if isinstance(node, list) and isinstance(
                 node[part], dict) else None
+            if not isinstance(name, str):
+                name = None
+            elif len(name) > 40:
+                name = name[:39] + "…"
             # `contacts n°3` reads oddly in French: a list item of contacts is a service.
             item = ITEM_LABELS.get(parts[-1], parts[-1]) if parts else ""
             parts[-1:] = [f"{item} n°{part + 1}" + (f" ({name})" if name else "")]
@@ -231,7 +402,7 @@ def _problem(
     # Keys of a description mapping are languages, not fields: report them at the description.
     if kind == "value_error":
         error = err.get("ctx", {}).get("error")
-        message = str(error) if error is not None else err["msg"]
+        message = french_reason(err)
         if isinstance(error, ItemError):
             first_line = lines.get((*loc, error.same_as)) if error.same_as is not None else None
             if first_line is not None:
@@ -249,9 +420,10 @@ def _problem(
     elif kind == "missing":
         key = str(loc[-1])
         if labels is not None and key == "updated":
+            column = _CONTACT_TEXTS["updated"].columns[0]
             message = (
-                "date de vérification introuvable ; ajoutez une colonne « mis à jour » "
-                "(13/09/2016) ou une première ligne « mis à jour;13/09/2016 »")
+                f"date de vérification introuvable ; ajoutez une colonne « {column} » "
+                f"(13/09/2016) ou une première ligne « {column};13/09/2016 »")
             return Problem(message, path, 1)
         if labels is not None:
             column = labels.get(key, FIELD_LABELS.get(key, key))
@@ -263,21 +435,48 @@ def _problem(
         message = f"le champ obligatoire {named} manque ; ajoutez {example}"
         loc_line = _line_for(loc[:-1], lines)
         return Problem(message, path, loc_line, _field_name(loc[:-1], data) or None)
-    elif kind in ("string_type", "str_type"):
-        message = "doit être un texte simple, pas une liste ni un bloc de clés"
-    elif kind in ("list_type",):
-        message = "doit être une liste (une ligne « - » par élément)"
-    elif kind in ("dict_type", "model_type", "model_attributes_type"):
-        message = "doit être un bloc de clés « clé: valeur »"
-    elif kind == "too_short":
-        message = "ne peut pas être vide"
-    elif kind == "string_too_long":
-        message = f"trop long (maximum {err['ctx']['max_length']} caractères)"
-    elif kind == "literal_error":
-        message = f"valeur non reconnue ; valeurs possibles : {err['ctx']['expected']}"
     else:
-        message = err["msg"]
+        message = french_reason(err)
     return Problem(message, path, _line_for(loc, lines), _field_name(loc, data, labels) or None)
+
+
+def french_reason(err: Any) -> str:
+    """One pydantic error (an item of `ValidationError.errors()`) as what is wrong, in
+    French: pydantic's own `msg` is English and never reaches a person."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":
+        error = ctx.get("error")
+        return str(error) if error is not None else "valeur refusée"
+    if kind in ("string_type", "str_type"):
+        return "doit être un texte simple, pas une liste ni un bloc de clés"
+    if kind == "list_type":
+        return "doit être une liste (une ligne « - » par élément)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "doit être un bloc de clés « clé: valeur »"
+    if kind in ("too_short", "string_too_short"):
+        return "ne peut pas être vide"
+    if kind in ("too_long", "string_too_long"):
+        limit = ctx.get("max_length")
+        actual = ctx.get("actual_length")
+        if actual is None and isinstance(err.get("input"), str | list):
+            actual = len(err["input"])
+        counted = f"{actual} caractères, " if actual is not None else ""
+        return f"trop long ({counted}maximum {limit} caractères) ; raccourcissez le texte"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace(" or ", " ou ")
+        return f"valeur non reconnue ; valeurs possibles : {expected}"
+    if kind == "missing":
+        return "vide"
+    if kind == "extra_forbidden":
+        return "champ inconnu"
+    if kind.startswith("date"):
+        return "n'est pas une date ; écrivez-la 2016-09-13 ou 13/09/2016"
+    if kind.startswith(("int", "float", "decimal")):
+        return "doit être un nombre"
+    if kind.startswith("bool"):
+        return "doit valoir oui ou non (true ou false)"
+    return "valeur refusée ; vérifiez ce qui est écrit"
 
 
 def _allowed_keys(model: type[BaseModel], loc: Location) -> list[str]:
@@ -295,219 +494,175 @@ def _allowed_keys(model: type[BaseModel], loc: Location) -> list[str]:
 
 
 def contacts_path(data_dir: Path) -> Path:
-    """The one contacts file of `data_dir`: `contacts.yaml` or `contacts.csv`, never both."""
-    yaml_path, csv_path = data_dir / "contacts.yaml", data_dir / "contacts.csv"
-    if yaml_path.is_file() and csv_path.is_file():
+    """The one contacts file of `data_dir`: `contacts.yaml`, `.csv` or `.xlsx`, never two."""
+    present = [name for name in CONTACT_FILES
+               if (data_dir / name).exists() or (data_dir / name).is_symlink()]
+    if len(present) == 2:
         raise FlyerError(
-            "contacts.yaml et contacts.csv sont tous les deux présents ; gardez-en un seul "
+            f"{present[0]} et {present[1]} sont tous les deux présents ; gardez-en un seul "
             "(supprimez ou renommez l'autre) pour savoir lequel imprimer",
             data_dir,
         )
-    if csv_path.is_file():
-        return csv_path
-    if yaml_path.is_file():
-        return yaml_path
+    if len(present) > 2:
+        raise FlyerError(
+            f"{', '.join(present[:-1])} et {present[-1]} sont tous présents ; gardez-en un "
+            "seul (supprimez ou renommez les autres) pour savoir lequel imprimer",
+            data_dir,
+        )
+    if present:
+        # A directory or a device of that name is refused when it is read (files.py).
+        return data_dir / present[0]
+    for name, advice in CONTACT_LOOKALIKES.items():
+        if (data_dir / name).is_file():
+            raise FlyerError(f"fichier des contacts introuvable ; {name} n'est pas lu : "
+                             f"{advice}", data_dir / name)
     raise FlyerError(
-        "fichier des contacts introuvable : ajoutez contacts.yaml ou contacts.csv", data_dir
+        "fichier des contacts introuvable : ajoutez contacts.yaml, contacts.csv ou "
+        "contacts.xlsx", data_dir
     )
 
 
-def load_contacts(data_dir: Path) -> tuple[ContactList, Path, list[Problem]]:
-    """`contacts.yaml` or `contacts.csv` → (ContactList, the file read, warnings)."""
+def load_contacts(
+    data_dir: Path, today: dt.date | None = None
+) -> tuple[ContactList, Path, list[Problem]]:
+    """`contacts.yaml`, `.csv` or `.xlsx` → (ContactList, the file read, warnings).
+
+    `today` (default: the clock) is what the date the contacts were checked must not be
+    after.
+    """
     path = contacts_path(data_dir)
-    if path.suffix == ".csv":
-        return load_contacts_csv(path)
-    data, lines = parse_yaml(read_text(path), path)
+    today = today or dt.date.today()
+    if path.suffix in (".csv", ".xlsx"):
+        return load_contacts_table(path, today)
+    data, lines, warnings = parse_yaml_with_warnings(read_text(path), path)
     contacts: ContactList = validate(ContactList, data, path, lines)
-    return contacts, path, []
-
-
-# --- contacts.csv, as Excel exports it ------------------------------------------------
-
-# Normalised header (lower case, no accents, words separated by one space) → field.
-CSV_COLUMNS = {
-    "nom": "name", "name": "name", "service": "name", "nom du service": "name",
-    "telephone": "phone", "tel": "phone", "phone": "phone", "numero": "phone",
-    "numero de telephone": "phone", "gsm": "phone",
-    "courriel": "email", "e mail": "email", "email": "email", "mail": "email",
-    "adresse courriel": "email", "adresse e mail": "email", "adresse mail": "email",
-    "description": "description.fr", "description fr": "description.fr",
-    "description nl": "description.nl", "beschrijving": "description.nl",
-    "mis a jour": "updated", "mis a jour le": "updated", "updated": "updated",
-    "date": "updated", "verifie le": "updated", "date de mise a jour": "updated",
-}
-CSV_HEADERS_SHOWN = "nom, téléphone, courriel, description, description nl, mis à jour"
-_EXCEL_FLOAT = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$", re.IGNORECASE)
-_PHONE_DIGITS = re.compile(r"^[1-9][0-9 ./\-]*$")
-
-
-def normalise_header(header: str) -> str:
-    """`Téléphone :`, `E-mail`, `description_NL` → `telephone`, `e mail`, `description nl`."""
-    text = unicodedata.normalize("NFKD", header.replace("\ufeff", ""))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
-def decode_csv(raw: bytes, path: Path) -> str:
-    """Excel's encodings: UTF-8 (with or without BOM), UTF-16 (« texte Unicode »), Windows-1252."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise FlyerError(
-            "encodage du fichier non reconnu ; dans Excel, choisissez « Enregistrer sous » → "
-            "« CSV UTF-8 (délimité par des virgules) »",
-            path,
-            line,
-        ) from None
+        check_not_future(contacts.updated, today)
+    except ValueError as exc:
+        raise FlyerError(str(exc), path, lines.get(("updated",)),
+                         field=FIELD_LABELS["updated"]) from None
+    return contacts, path, warnings
 
 
-def _sniff_delimiter(text: str) -> str:
-    """`;` (Excel in Belgium), `,` or tab: whichever the header line has most of."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {sep: header.count(sep) for sep in (";", ",", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ";"
+# --- contacts.csv / contacts.xlsx, as Excel writes them ---------------------------------
+
+def _aliases(headers: tuple[Row, ...]) -> dict[str, str]:
+    """CSV_COLUMNS, plus `description de`, `description pt-br`… for any language code."""
+    aliases = dict(CSV_COLUMNS)
+    for row in headers:
+        for index in range(len(row.cells)):
+            words = normalise_header(row.text(index)).split(" ", 1)
+            if len(words) == 2 and words[0] in _PER_LANGUAGE:
+                lang = words[1].replace(" ", "-")
+                if LANG_CODE.match(lang):
+                    aliases.setdefault(" ".join(words), f"{_PER_LANGUAGE[words[0]]}.{lang}")
+    return aliases
 
 
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """Every record with the line it starts on (a quoted cell may span several lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    rows: list[tuple[int, list[str]]] = []
-    start = 1
-    for row in reader:
-        rows.append((start, [cell.strip() for cell in row]))
-        start = reader.line_num + 1
-    return rows
-
-
-def _fix_dropped_prefix(value: str) -> str | None:
-    """What Excel removed from a phone typed as a number: the 0 of `056 39 16 20`, or the
-    `+` of `+32 56 39 16 20` (read as a positive sign). None when nothing is missing."""
-    if not _PHONE_DIGITS.match(value):
-        return None
-    number = None
-    with contextlib.suppress(phonenumbers.NumberParseException):
-        number = phonenumbers.parse(value, REGION)
-    if number is not None and shortnumberinfo.is_valid_short_number_for_region(number, REGION):
-        return None
-    for prefix in ("0", "+") if value.startswith("32") else ("0",):
-        try:
-            parse_phone(prefix + value)
-        except ValueError:
-            continue
-        return prefix
-    return None
-
-
-def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
-    """`contacts.csv` → ContactList; every problem of the file reported at its row.
+def load_contacts_table(
+    path: Path, today: dt.date | None = None
+) -> tuple[ContactList, Path, list[Problem]]:
+    """`contacts.csv` or `contacts.xlsx` → ContactList; every problem reported at its row.
 
     The date the list was checked comes from a `mis à jour` column (the oldest date
     given wins: the list is only as fresh as its stalest row) or from a line
     `mis à jour;13/09/2016` above the header. Never from the file's modification
     time: a copy or a checkout changes it, and the PDFs must not change with it.
     """
-    rows = [(n, r) for n, r in _csv_rows(decode_csv(read_bytes(path), path)) if any(r)]
+    today = today or dt.date.today()
+    table = read_table(path)
+    rows = list(table.rows)
     if not rows:
         raise FlyerError(
             "le fichier est vide ; la première ligne doit nommer les colonnes "
             f"({CSV_HEADERS_SHOWN})", path, 1)
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    updated: tuple[int, str] | None = None
+    updated: tuple[int, Any] | None = None
     # A `mis à jour;13/09/2016` line above the header.
-    if CSV_COLUMNS.get(normalise_header(rows[0][1][0])) == "updated" and not any(
-        CSV_COLUMNS.get(normalise_header(cell)) in ("name", "phone") for cell in rows[0][1]
+    first = rows[0]
+    if CSV_COLUMNS.get(normalise_header(first.text(0))) == "updated" and not any(
+        CSV_COLUMNS.get(normalise_header(first.text(i))) in ("name", "phone")
+        for i in range(len(first.cells))
     ):
-        line, cells = rows.pop(0)
-        value = next((c for c in cells[1:] if c), "")
-        updated = (line, value)
+        rows.pop(0)
+        value = next((c for c in first.cells[1:] if c), "")
+        updated = (first.line, value)
         if not rows:
-            raise FlyerError("aucune ligne d'en-tête après la date", path, line)
-    header_line, headers = rows.pop(0)
-    columns: dict[int, str] = {}
-    shown: dict[str, str] = {}
-    for index, header in enumerate(headers):
-        key = CSV_COLUMNS.get(normalise_header(header))
-        if key is None:
-            if not header and all(index >= len(r) or not r[index] for _, r in rows):
-                continue  # an empty column Excel added at the edge of the table
-            close = difflib.get_close_matches(normalise_header(header), list(CSV_COLUMNS),
-                                              n=1, cutoff=0.6)
-            hint = (f"vouliez-vous dire « {close[0]} » ?" if close
-                    else f"colonnes possibles : {CSV_HEADERS_SHOWN}")
-            what = f"colonne inconnue « {header} »" if header else (
-                f"la colonne {index + 1} n'a pas de titre")
-            problems.append(Problem(f"{what} ; {hint}", path, header_line))
-            continue
-        if key in shown:
-            problems.append(Problem(
-                f"les colonnes « {shown[key]} » et « {header} » disent la même chose ; "
-                "gardez-en une seule", path, header_line))
-            continue
-        columns[index] = key
-        shown[key] = header
-    for needed, label in (("name", "nom"), ("phone", "téléphone")):
+            raise FlyerError("aucune ligne d'en-tête après la date", path, first.line)
+    header = rows.pop(0)
+    columns = match_columns(table, header, _aliases((header,)), CSV_HEADERS_SHOWN, rows)
+    problems.extend(columns.problems)
+    shown = columns.shown
+    for needed in ("name", "phone"):
         if needed not in shown:
+            label = _CONTACT_TEXTS[needed].columns[0]
             problems.append(Problem(
                 f"colonne « {label} » introuvable dans la ligne d'en-tête ; colonnes "
-                f"trouvées : {', '.join(h for h in headers if h) or 'aucune'}",
-                path, header_line))
+                f"trouvées : {', '.join(h for h in columns.headers if h) or 'aucune'}",
+                path, header.line))
     if "name" not in shown or "phone" not in shown:
         raise FlyerError(problems=problems)  # rows cannot be read without these columns
     # Other header problems are reported together with the rows' problems.
     if "updated" in shown and updated is not None:
         problems.append(Problem(
             f"deux dates de mise à jour (ligne {updated[0]} et colonne « {shown['updated']} ») ;"
-            " gardez-en une seule", path, header_line))
+            " gardez-en une seule", path, header.line))
     contacts: list[dict[str, Any]] = []
-    lines: Lines = {(): header_line, ("contacts",): header_line}
+    lines: Lines = {(): header.line, ("contacts",): header.line}
     dates: list[tuple[dt.date, int]] = []
-    for number, (line, cells) in enumerate(rows):
+    skipped = False
+    for row in rows:
+        spilled = overflow(table, row, columns, "une description")
+        if spilled is not None:
+            problems.append(spilled)
+            if table.delimiter is not None:
+                # The cells after the separator would land in the next columns (the Dutch
+                # description, the date): nothing of this CSV row can be trusted. In a
+                # workbook it is a note typed beside the table: the row itself is fine.
+                skipped = True
+                continue
         contact: dict[str, Any] = {}
-        loc = ("contacts", number)
-        lines[loc] = line
-        for index, key in columns.items():
-            value = " ".join(cells[index].split()) if index < len(cells) else ""
+        loc = ("contacts", len(contacts))
+        lines[loc] = row.line
+        for index, key in columns.fields.items():
+            value = row.text(index)
             if not value:
                 continue
             if key == "updated":
                 try:
-                    dates.append((parse_date(value), line))
+                    date = check_not_future(parse_date(row.cells[index]), today)
                 except ValueError as exc:
-                    problems.append(Problem(str(exc), path, line, shown[key]))
+                    problems.append(Problem(str(exc), path, row.line, shown[key]))
+                else:
+                    dates.append((date, row.line))
                 continue
             if key == "phone":
-                if _EXCEL_FLOAT.match(value):
-                    problems.append(Problem(
-                        f"« {value} » : Excel a transformé le numéro en nombre ; "
-                        "mettez la colonne au format « Texte » et retapez le numéro",
-                        path, line, shown[key]))
+                try:
+                    value, fixed = phone_cell(value)
+                except ValueError as exc:
+                    problems.append(Problem(str(exc), path, row.line, shown[key]))
                     continue
-                prefix = _fix_dropped_prefix(value)
-                if prefix is not None:
-                    warnings.append(Problem(
-                        f"« {value} » : le « {prefix} » du début manquait (Excel l'enlève), "
-                        f"le numéro imprimé sera « {prefix}{value} »", path, line, shown[key]))
-                    value = prefix + value
-            if key.startswith("description."):
-                contact.setdefault("description", {})[key.split(".")[1]] = value
-                lines[(*loc, "description")] = line
+                if fixed is not None:
+                    warnings.append(Problem(fixed, path, row.line, shown[key]))
+            if "." in key:
+                field, lang = key.split(".", 1)
+                contact.setdefault(field, {})[lang] = value
+                lines[(*loc, field)] = row.line
                 continue
             contact[key] = value
-            lines[(*loc, key)] = line
+            lines[(*loc, key)] = row.line
         contacts.append(contact)
     data: dict[str, Any] = {"contacts": contacts}
     if updated is not None:
         data["updated"] = updated[1] or None
         lines[("updated",)] = updated[0]
+        if isinstance(updated[1], dt.date) or updated[1]:
+            try:
+                check_not_future(parse_date(updated[1]), today)
+            except ValueError as exc:
+                problems.append(Problem(str(exc), path, updated[0]))
+                del data["updated"]  # said once, not again as "not a date"
     elif dates:
         oldest = min(dates)
         data["updated"] = oldest[0]
@@ -518,12 +673,19 @@ def load_contacts_csv(path: Path) -> tuple[ContactList, Path, list[Problem]]:
     except FlyerError as exc:
         # A cell already reported above (an Excel float, a bad date) is not "empty" too.
         said = {(p.line, p.field) for p in problems}
-        date_said = any(p.field == shown.get("updated") for p in problems)
+        date_said = any(p.field == shown.get("updated") or p.line == (updated or (0,))[0]
+                        for p in problems)
         problems.extend(p for p in exc.problems if (p.line, p.field) not in said
-                        and not (date_said and p.message.startswith("date de vérification")))
+                        and not ((date_said or skipped)
+                                 and p.message.startswith("date de vérification"))
+                        and not (skipped and p.line == header.line and p.field is None))
     if problems:
         raise FlyerError(problems=sorted(problems, key=lambda p: p.line or 0))
     return result, path, warnings
+
+
+# The name the reader had when it read CSV only.
+load_contacts_csv = load_contacts_table
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -543,17 +705,23 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 
 def load_letter(path: Path, lang: str) -> Letter:
     """`letter.<lang>.md` → Letter (front matter validated, body kept as Markdown)."""
+    return _load_letter(path, lang)[0]
+
+
+def _load_letter(path: Path, lang: str) -> tuple[Letter, list[Problem]]:
     front, body, first_line = split_front_matter(read_text(path), path)
-    data, lines = parse_yaml(front, path, first_line)
+    data, lines, warnings = parse_yaml_with_warnings(front, path, first_line)
     if data is None:
         data = {}
     letter: Letter = validate(Letter, data, path, lines, lang=lang, body=body.strip())
-    return letter
+    return letter, warnings
 
 
 def available_languages(data_dir: Path) -> list[str]:
-    """Languages that have a `letter.<lang>.md`, French first."""
-    langs = sorted(p.name.split(".")[1] for p in data_dir.glob("letter.*.md"))
+    """Languages that have a `letter.<lang>.md`, French first. Only that exact name
+    counts: `letter.de.old.md` or `letter.fr.md.bak` are left alone."""
+    langs = sorted(match.group(1) for p in data_dir.iterdir()
+                   if (match := LETTER_NAME.match(p.name)))
     return sorted(langs, key=lambda lang: (lang != "fr", lang))
 
 
@@ -563,14 +731,15 @@ def load_campaign(
     """All of `data/`: contacts and the letters of `langs` (default: every language found)."""
     if not data_dir.is_dir():
         raise FlyerError("dossier de données introuvable", data_dir)
+    today = today or dt.date.today()
     known = available_languages(data_dir)
     wanted = langs or known
     problems: list[Problem] = []
     contacts: ContactList | None = None
     contacts_file = data_dir / "contacts.yaml"
-    contacts_warnings: list[Problem] = []
+    warnings: list[Problem] = []
     try:
-        contacts, contacts_file, contacts_warnings = load_contacts(data_dir)
+        contacts, contacts_file, warnings = load_contacts(data_dir, today)
     except FlyerError as exc:
         problems.extend(exc.problems)
     letters: dict[str, Letter] = {}
@@ -582,15 +751,16 @@ def load_campaign(
                 + (", ".join(known) or "aucune"), path))
             continue
         try:
-            letters[lang] = load_letter(path, lang)
+            letters[lang], letter_warnings = _load_letter(path, lang)
         except FlyerError as exc:
             problems.extend(exc.problems)
+        else:
+            warnings.extend(letter_warnings)
     if problems or contacts is None:
         raise FlyerError(problems=problems)
     campaign = Campaign(contacts=contacts, letters=letters)
     campaign.sources = [contacts_file, *(data_dir / f"letter.{x}.md" for x in letters)]
-    campaign.warnings = contacts_warnings + _warnings(
-        campaign, data_dir, contacts_file, today or dt.date.today())
+    campaign.warnings = warnings + _warnings(campaign, data_dir, contacts_file, today)
     return campaign
 
 
