@@ -263,9 +263,9 @@ def output_folder(options: BuildOptions, profile: ProfileSpec) -> Path:
     personalised set never overwrites the general one."""
     root = options.out
     if options.highlight is not None:
-        from flyer.schools import slugify
+        from flyer.names import folder_name
 
-        root = root / "for" / (slugify(options.highlight) or "service")
+        root = root / "for" / folder_name(options.highlight)
     return root / profile.folder if profile.folder else root
 
 
@@ -273,9 +273,9 @@ def _plan_documents(plan_: Plan, profiles: list[ProfileSpec]) -> None:
     options, registry = plan_.options, plan_.registry
     route = "documents"
     if options.highlight is not None:
-        from flyer.schools import slugify
+        from flyer.names import folder_name
 
-        route = "for:" + (slugify(options.highlight) or "service")
+        route = "for:" + folder_name(options.highlight)
     for profile in profiles:
         folder = output_folder(options, profile)
         for lang in plan_.campaign.letters:
@@ -298,8 +298,6 @@ def _plan_schools(plan_: Plan, profiles: list[ProfileSpec]) -> None:
 
     options, registry = plan_.options, plan_.registry
     assert options.schools is not None
-    if not options.schools.is_file():
-        raise FlyerError("fichier des écoles introuvable", options.schools)
     specs = [s for s in registry.documents.values() if s.schools]
     if not specs:
         raise FlyerError("aucun document n'est marqué « schools: true » dans documents.yaml ; "
@@ -307,6 +305,7 @@ def _plan_schools(plan_: Plan, profiles: list[ProfileSpec]) -> None:
                          options.layouts / "documents.yaml")
     names = [c.name for c in plan_.campaign.contacts.contacts]
     plan_.schools = load_schools(options.schools, names)
+    plan_.warnings.extend(plan_.schools.warnings)
     for profile in profiles:
         folder = output_folder(options, profile)
         for lang in plan_.campaign.letters:

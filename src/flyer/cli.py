@@ -143,20 +143,15 @@ def _langs(value: str) -> tuple[str, ...]:
 
 
 def parse_cli_date(value: str | None) -> dt.date | None:
-    """`--date` as people type it; a mistake gets an example."""
+    """`--date` as people type it (the data's own date reader); a mistake gets an example."""
     if value is None or not value.strip():
         return None
-    import datetime as dt
+    from flyer.model import parse_date
 
-    text = value.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    today = dt.date.today()
-    raise FlyerError(f"--date « {value} » n'est pas une date ; écrivez-la par exemple "
-                     f"{today:%Y-%m-%d} ou {today:%d/%m/%Y}")
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise FlyerError(f"--date : {exc}") from None
 
 
 @app.command()

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from flyer.build import BuildOptions, BuildResult, build
 from flyer.errors import FlyerError
+from flyer.load import LETTER_NAME
 
 Report = Callable[[str], None]
 Builder = Callable[[BuildOptions], BuildResult]
 
-_LETTER = re.compile(r"^letter\.([a-z]{2,3}(?:-[a-z0-9]{2,8})?)\.md$")
-# Editors save through temporary files: Vim .swp / ~, Emacs .#, LibreOffice .~lock.
-_IGNORED = re.compile(r"(^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$)")
+# Editors save through temporary files: Vim .swp / ~, Emacs .#, LibreOffice .~lock,
+# Excel ~$contacts.xlsx.
+_IGNORED = re.compile(r"(^\.|^~\$|~$|\.swp$|\.swx$|\.tmp$|^#.*#$)")
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -38,7 +39,7 @@ def plan(changes: Iterable[Path], options: BuildOptions) -> BuildOptions | None:
             continue
         if not (_inside(path, options.data) or _inside(path, options.layouts)):
             continue
-        letter = _LETTER.match(path.name)
+        letter = LETTER_NAME.match(path.name)
         if letter and _inside(path, options.data):
             langs.add(letter.group(1))
         elif (path.parent.name == "i18n" and path.suffix == ".yaml" and path.stem != "fr"

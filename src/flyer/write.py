@@ -67,20 +67,9 @@ def sha256_file(path: Path) -> str:
 
 def os_error(exc: OSError, path: Path) -> FlyerError:
     """An OS error while writing, in French, with what to do."""
-    advice = {
-        errno.ENOSPC: "le disque est plein ; libérez de la place puis relancez",
-        errno.EACCES: "accès refusé ; choisissez un dossier où vous pouvez écrire (--out)",
-        errno.EPERM: "opération refusée ; choisissez un dossier où vous pouvez écrire (--out)",
-        errno.EROFS: "le disque est en lecture seule ; choisissez un autre dossier (--out)",
-        errno.EEXIST: "un fichier porte déjà ce nom là où il faut un dossier ; renommez-le "
-                      "ou choisissez un autre dossier (--out)",
-        errno.ENOTDIR: "un fichier porte déjà ce nom là où il faut un dossier ; renommez-le "
-                       "ou choisissez un autre dossier (--out)",
-        errno.EISDIR: "un dossier porte le nom d'un fichier à écrire ; renommez-le",
-        errno.ENAMETOOLONG: "nom de fichier trop long ; choisissez un dossier moins profond",
-        errno.EBUSY: "le fichier est utilisé par un autre programme ; fermez-le puis relancez",
-    }.get(exc.errno or 0, f"erreur du système ({exc.strerror or exc})")
-    return FlyerError(f"écriture impossible : {advice}", path)
+    from flyer.files import os_error_message
+
+    return FlyerError(f"écriture impossible : {os_error_message(exc)}", path)
 
 
 @contextlib.contextmanager
