@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=200)
     parser.add_argument("--naive-sample", type=int, default=5)
     parser.add_argument("--lang", default="fr")
+    parser.add_argument("--profile", default="office")
     args = parser.parse_args()
     mib = 1024 * 1024
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
@@ -111,12 +112,14 @@ def main() -> None:
         schools_csv = folder / "schools.csv"
         services = write_schools(schools_csv, args.schools)
         out = folder / "batch"
+        # --no-cache: the renders are what is measured, not the render cache.
         command = [str(FLYER), "build", "--schools", str(schools_csv), "--lang", args.lang,
-                   "--out", str(out)]
+                   "--profile", args.profile, "--no-cache", "--out", str(out)]
         run = run_measured(command)
         largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        merged = out / f"schools-{args.lang}.pdf"
-        built = len(list((out / "schools").glob(f"*/leaflet-{args.lang}.pdf")))
+        folder_out = out / "press" if args.profile == "press" else out
+        merged = folder_out / f"schools-{args.lang}.pdf"
+        built = len(list((folder_out / "schools").glob(f"*/leaflet-{args.lang}.pdf")))
         cores = len(os.sched_getaffinity(0))
         print(f"batch:  {' '.join(command[1:3])} … ({args.schools} schools, {args.lang})")
         print(f"        wall {run.wall:.2f} s = {run.wall / args.schools * 1000:.0f} ms per "
@@ -130,10 +133,13 @@ def main() -> None:
         print(f"        merged {merged.name}: {merged.stat().st_size / 1e6:.2f} MB "
               f"(goal ≤ 4 MB)")
         sample = services[: args.naive_sample]
+        if not sample:
+            return
         naive_total = 0.0
         for index, service in enumerate(sample):
             naive_total += run_measured([str(FLYER), "build", "--for", service, "--lang",
-                                         args.lang, "--out", str(folder / f"naive{index}")]).wall
+                                         args.lang, "--no-cache",
+                                         "--out", str(folder / f"naive{index}")]).wall
         naive_per = naive_total / len(sample)
         print(f"naive:  one `flyer build --for SERVICE --lang {args.lang}` per school, "
               f"sequential; {len(sample)} timed, extrapolated to {args.schools}")

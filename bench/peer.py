@@ -25,6 +25,7 @@ flyer's fonts, stylesheets and QR images do).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib.metadata
 import json
@@ -33,18 +34,20 @@ import platform
 import re
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flyer.context import make_context, qr_size_mm, typeset
+from flyer.build import BuildOptions, Job, Workshop, plan
+from flyer.context import qr_size_mm, typeset
 from flyer.load import load_campaign
 from flyer.model import Campaign
 from flyer.qr import mailto_uri, qr_svg
-from flyer.render import Renderer, build_date, has_fast_subsetting
-from flyer.templates import load_strings, make_environment, render_html
+from flyer.render import build_date, has_fast_subsetting
+from flyer.templates import load_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -54,24 +57,26 @@ LANG = "fr"
 
 
 def flyer_leaflet_once(campaign: Campaign) -> bytes:
-    """flyer's warm A4 leaflet: context → HTML → WeasyPrint layout → PDF bytes.
+    """flyer's warm A4 leaflet: context → HTML → WeasyPrint layout → PDF bytes, QR codes
+    stamped: the office leaflet job of `flyer build`, in this process, without the cache
+    and without the preflight (Typst has none).
 
-    The one place to rewire when flyer's pipeline API changes; it must stay what
-    `flyer build` does for the office leaflet, and nothing more.
+    The one place to rewire when flyer's pipeline API changes.
     """
-    env, renderer, strings = _flyer_tools()
-    context = make_context(campaign, LANG, "leaflet", strings)
-    html = render_html(env, "leaflet.html", context)
-    document = renderer.render_document(html)
-    date = build_date(campaign.contacts.updated)
-    pdf: bytes = renderer.write_pdf(document, f"leaflet-{LANG}.pdf", date, source=html)
+    shop, job = _flyer_tools()
+    shop.work = dataclasses.replace(shop.work, campaign=campaign)
+    pdf, _, _, _ = shop.document_file(job)
+    assert pdf is not None
     return pdf
 
 
 @functools.cache
-def _flyer_tools() -> tuple[Any, Renderer, dict[str, str]]:
-    """What `flyer build` sets up once per process: Jinja, fonts and fetcher, strings."""
-    return make_environment(LAYOUTS), Renderer(LAYOUTS, DATA), load_strings(LAYOUTS, LANG)
+def _flyer_tools() -> tuple[Workshop, Job]:
+    """What `flyer build` sets up once per worker: Jinja, fonts and fetcher, stylesheets."""
+    planned = plan(BuildOptions(data=DATA, layouts=LAYOUTS, out=Path(tempfile.mkdtemp()),
+                                langs=(LANG,), cache=False))
+    job = next(j for j in planned.jobs if j.document == "leaflet" and j.profile == "office")
+    return Workshop(planned.work), job
 
 
 # Typst ----------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ def typst_inputs(campaign: Campaign, lang: str, strings: dict[str, str]) -> dict
         "phone_label": strings["phone_label"],
         "updated_text": strings["updated"].format(date=f"{updated:%d/%m/%Y}"),
         "contacts": contacts,
-        "qr_size_mm": qr_size_mm([c["mailto"] for c in contacts if c["mailto"]], "leaflet"),
+        "qr_size_mm": qr_size_mm([c["mailto"] for c in contacts if c["mailto"]], 20.0),
     }
 
 
@@ -397,8 +402,8 @@ def main() -> None:
     pdfs = {"flyer": flyer_leaflet_once(campaign), "typst": typst_leaflet.once(campaign)}
     if args.keep:
         keep(args.keep, pdfs)
-    renderer = _flyer_tools()[1]
-    problems = [f"flyer: {m}" for m in renderer.warnings]
+    renderer = _flyer_tools()[0].renderer
+    problems = [f"flyer: {m}" for _, m in renderer.warnings]
     problems += [f"flyer: {name} fell back to the system font {family}"
                  for name, family in renderer.fallbacks]
     problems += [f"typst: {m}" for m in typst_leaflet.warnings(campaign)]

@@ -47,7 +47,7 @@ def test_a_folder_that_cannot_be_made_leaves_the_output_as_it_was(tmp_path: Path
     (tmp_path / "leaflet-fr.pdf").write_bytes(b"previous")
     (tmp_path / "press").write_bytes(b"a file where the press folder should be")
     before = _tree(tmp_path)
-    with pytest.raises(FlyerError, match="un fichier porte le nom d.un dossier attendu"):
+    with pytest.raises(FlyerError, match="un fichier porte le nom d'un dossier attendu"):
         _commit(tmp_path, {"leaflet-fr.pdf": b"new", "web/a.pdf": b"x",
                            "press/sub/b.pdf": b"y"})
     assert _tree(tmp_path) == before

@@ -64,18 +64,25 @@ class Expect:
 
 def check_pdf(source: bytes | Path, name: str, profile: ProfileSpec | str | None = None,
               expect: Expect | None = None, render: bool = True,
-              registry: Registry | None = None) -> list[CheckResult]:
-    """Every check of `profile` on `source` (profile None: guessed from the file)."""
+              registry: Registry | None = None, text: bool = True,
+              only: frozenset[str] | None = None) -> list[CheckResult]:
+    """Every check of `profile` on `source` (profile None: guessed from the file).
+
+    `text=False` leaves out the checks on each character, and `only` limits the checks
+    to those named: a merged file whose parts were each checked already is checked for
+    what merging could break."""
     from pypdf import PdfReader
 
     data = source.read_bytes() if isinstance(source, Path) else source
     reader = PdfReader(io.BytesIO(data))
     spec = resolve_profile(profile, reader, registry)
+    if only is not None:
+        spec = spec.model_copy(update={"checks": tuple(c for c in spec.checks if c in only)})
     checks = _Checks(reader, name, spec, expect or Expect())
     results = checks.structural()
     # The text checks read pdfium's character boxes (cheap): always. Decoding every QR code
     # needs a render of each page: with `render` (`--check`, `flyer check`).
-    if any(c in spec.checks for c in ("text-size", "trim-clearance")) or (
+    if (text and any(c in spec.checks for c in ("text-size", "trim-clearance"))) or (
             render and "qr" in spec.checks):
         results += render_checks(data, name, reader, spec, expect or Expect(),
                                  decode_qr=render)
