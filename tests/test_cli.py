@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flyer.cli import app
@@ -51,3 +52,17 @@ def test_missing_data_folder_is_a_user_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "introuvable" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.allow_weasyprint_warnings
+def test_a_css_mistake_in_a_layout_is_a_warning_naming_the_file(
+        layouts_copy: Path, tmp_path: Path) -> None:
+    base = layouts_copy / "base.css"
+    base.write_text(base.read_text(encoding="utf-8") + "\n.card { colr: red; }\n",
+                    encoding="utf-8")
+    result = runner.invoke(app, ["build", "--layouts", str(layouts_copy), "--lang", "fr",
+                                 "--out", str(tmp_path / "out")], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    line = len(base.read_text(encoding="utf-8").splitlines())
+    assert f"Attention : {base}:{line}: propriété CSS inconnue, règle ignorée : colr: red" in flat

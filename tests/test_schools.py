@@ -263,3 +263,26 @@ def test_other_spreadsheet_format_for_schools_says_how_to_save_it(tmp_path: Path
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(FlyerError, match="Enregistrer sous → Classeur Excel"):
         load_schools(path, SERVICES)
+
+
+def test_press_school_leaflets_are_pdf_x4_that_flyer_check_accepts(tmp_path: Path) -> None:
+    """The file for the print shop is made for the print shop: CMYK, bleed, crop marks."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "build", "--schools", str(ROOT / "data/examples/schools.csv"), "--profile", "press",
+        "--lang", "fr", "--data", str(ROOT / "data"), "--layouts", str(ROOT / "layouts"),
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    press = out / "press"
+    assert (press / "schools-fr.pdf").is_file()
+    assert len(list((press / "schools").glob("*/leaflet-fr.pdf"))) == 6
+    checked = CliRunner().invoke(app, ["check", "--profile", "press", str(press)],
+                                 env={"COLUMNS": "200"})
+    assert checked.exit_code == 0, checked.output
+    assert "7 fichier(s)" in checked.output and "prêt" in checked.output
+    with pikepdf.open(press / "schools-fr.pdf") as pdf:
+        assert "/OutputIntents" in pdf.Root and len(pdf.pages) == 12
+        for page in pdf.pages:
+            trim = [float(v) for v in page.obj.TrimBox]
+            media = [float(v) for v in page.mediabox]
+            assert media[0] < trim[0] - 3 * 72 / 25.4  # room for bleed and crop marks

@@ -224,7 +224,7 @@ class SchoolsFile:
         self._outline.append((title, first))
 
     def finish(self, title: str, identifier: bytes, condition: OutputCondition | None = None,
-               crop_marks: bool = False, links: bool = True) -> bytes:
+               crop_marks: bool = False, links: bool = True, bleed_mm: float = 0.0) -> bytes:
         with self.pdf.open_outline() as outline:
             outline.root.extend(pikepdf.OutlineItem(t, i) for t, i in self._outline)
         self.pdf.Root.PageMode = Name.UseOutlines
@@ -233,7 +233,7 @@ class SchoolsFile:
             with open_pdf(self._first) as first:
                 _copy_document_entries(self.pdf, first, title)
                 version = first.pdf_version
-        finish(self.pdf, condition, crop_marks, links, identifier)
+        finish(self.pdf, condition, crop_marks, links, identifier, bleed_mm)
         return save(self.pdf, identifier, version=version)
 
 
@@ -445,16 +445,25 @@ def _cut_marks(width: float, height: float) -> bytes:
 
 # Press finishing --------------------------------------------------------------------------
 def finish(pdf: Pdf, condition: OutputCondition | None, crop_marks: bool, links: bool,
-           identifier: bytes) -> None:
+           identifier: bytes, bleed_mm: float = 0.0) -> None:
     """Crop marks in black ink only outside the BleedBox, the output condition that
     matches the embedded profile, and no annotation on the page when the profile allows
-    no links (PDF/X forbids them in the printable area; paper has no links anyway)."""
+    no links (PDF/X forbids them in the printable area; paper has no links anyway).
+
+    The BleedBox is the trim plus the profile's `bleed_mm`: WeasyPrint 70 lays out the
+    whole bleed (its MediaBox) but writes a BleedBox of at most 10 pt (3.5 mm).
+    """
     for page in pdf.pages:
         if not links and "/Annots" in page.obj:
             del page.obj.Annots
         if crop_marks:
             trim = [float(v) for v in page.trimbox]
+            media = [float(v) for v in page.mediabox]
             bleed = [float(v) for v in page.bleedbox]
+            if bleed_mm:
+                out = bleed_mm * MM
+                bleed = [max(trim[0] - out, media[0]), max(trim[1] - out, media[1]),
+                         min(trim[2] + out, media[2]), min(trim[3] + out, media[3])]
             slug = max(trim[0] - bleed[0], 0.0) + (MARK_GAP_MM + MARK_LENGTH_MM + 1.0) * MM
             page.mediabox = Array([trim[0] - slug, trim[1] - slug, trim[2] + slug,
                                    trim[3] + slug])

@@ -684,7 +684,7 @@ def _schools_file(plan_: Plan, bundle: Bundle, profile: ProfileSpec, failed: set
     data = merged.finish(plan_.campaign.letters[bundle.lang].title,
                          _identifier(bundle.target.name, bundle.key),
                          plan_.work.conditions.get(profile.name), profile.crop_marks,
-                         profile.links)
+                         profile.links, profile.bleed_mm)
     return data, merged.pages
 
 
@@ -897,7 +897,7 @@ class Workshop:
         identifier = identifier or bytes(pdf.trailer.ID[0])
         if finished:
             finish(pdf, self.work.conditions.get(profile.name), profile.crop_marks,
-                   profile.links, identifier)
+                   profile.links, identifier, profile.bleed_mm)
         try:
             return save(pdf, identifier, version=pdf.pdf_version)
         finally:
@@ -914,9 +914,15 @@ class Workshop:
     def _warnings(self, before: int, spec: DocumentSpec) -> list[Problem]:
         """WeasyPrint's warnings since `before`, at the layout file they are about (the
         stylesheet it was parsing, else the document's template)."""
+        from flyer.render import word_warning
+
         layouts = self.work.options.layouts
-        return [Problem(f"WeasyPrint : {message}", layouts / (source or spec.template))
-                for source, message in dict.fromkeys(self.renderer.warnings[before:])]
+        problems = []
+        for source, message in dict.fromkeys(self.renderer.warnings[before:]):
+            text, line = word_warning(message)
+            problems.append(Problem(text, layouts / (source or spec.template),
+                                    line if source else None))
+        return problems
 
     def _fallbacks(self, before: int, target: Path) -> list[Problem]:
         return [Problem(f"des caractères absents de la police du modèle ont été imprimés avec "

@@ -64,7 +64,11 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str],
     email = contact.email
     mailto = mailto_uri(email) if email else None
     description_lang = contact.description_lang(lang)
+    # Every plain text field of the model reaches the templates as typed (typeset), so a
+    # field added to `Contact` needs no change here; the ones below are worked out.
+    plain = {name: typeset(value, lang) for name, value in contact if isinstance(value, str)}
     return {
+        **plain,
         "name": typeset(contact.name, lang),
         "description": typeset(contact.describe(lang), description_lang or lang),
         # The language of the description when it is not the document's: a Dutch edition

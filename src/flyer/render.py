@@ -49,6 +49,30 @@ def collect_warnings() -> Iterator[list[str]]:
             logger.removeHandler(handler)
 
 
+# WeasyPrint's most common warnings about a layout, in French, with their line.
+_CSS_WARNINGS = (
+    (re.compile(r"^Ignored `(.+)` at (\d+):\d+, unknown property\.?$"),
+     "propriété CSS inconnue, règle ignorée : {0}"),
+    (re.compile(r"^Ignored `(.+)` at (\d+):\d+, invalid value\.?$"),
+     "valeur CSS invalide, règle ignorée : {0}"),
+    (re.compile(r"^Ignored `(.+)` at (\d+):\d+, (.+)$"), "règle CSS ignorée ({2}) : {0}"),
+    (re.compile(r"^Parse error at (\d+):\d+ \((.+)\)$"), "erreur de syntaxe CSS ({1})"),
+)
+
+
+def word_warning(message: str) -> tuple[str, int | None]:
+    """A WeasyPrint warning as a person reads it: in French where it is a common one, and
+    the line of the stylesheet it is about."""
+    for pattern, french in _CSS_WARNINGS:
+        match = pattern.match(message)
+        if match is not None:
+            groups = match.groups()
+            if french.startswith("erreur de syntaxe"):
+                return french.format(*groups), int(groups[0])
+            return french.format(groups[0], groups[1], *groups[2:]), int(groups[1])
+    return f"WeasyPrint : {message}", None
+
+
 def _recording_font_configuration() -> FontConfiguration:
     """A FontConfiguration that remembers the families declared by `@font-face`."""
     from weasyprint.text.fonts import FontConfiguration
