@@ -1,19 +1,26 @@
-"""Benchmark: cold `flyer build` and the warm render of each document.
+"""Benchmark: cold `flyer build`, a rebuild with nothing changed, and each warm document,
+each against its floor measured in the same run.
 
     .venv/bin/python bench/build.py [--runs N]
 
-Cold = process start to exit of `flyer build` (the seed's data, fr), against the floor
-of starting Python and importing WeasyPrint in the same run, so a noisy 2-core machine
-still gives a comparable ratio. Warm = layout + PDF writing of one document in a
-process that has already built once (fonts set up, QR codes cached). Prints min and
-median of N runs.
+- floor: starting Python and `import weasyprint`; hello world: the same plus a one-line
+  PDF (a bare WeasyPrint program).
+- cold: `flyer build --lang fr --no-cache` into an empty folder (process start to exit,
+  workers included). Goal: 1.6 × the hello world or less.
+- no change: `flyer build --lang fr` again over its own output, the render cache warm.
+  Goal: faster than `import weasyprint`, and byte-identical files.
+- warm: one document made in a process that has made it before (fonts, stylesheets and
+  QR codes set up): context, HTML, layout, PDF, codes stamped; no preflight.
+The machine has 2 cores and is shared: min and median of N runs, all interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,64 +30,82 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLYER = Path(sys.executable).parent / "flyer"
+HELLO = ("import weasyprint; "
+         "weasyprint.HTML(string='<p>Bonjour</p>').write_pdf('/dev/null')")
 
 
-def timed(command: list[str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-    return times
+def once(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT, env=env)
+    return time.perf_counter() - start
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.pdf"))}
+
+
+def line(label: str, times: list[float], goal: str = "") -> str:
+    return (f"{label:<34} min {min(times) * 1000:7.0f} ms   median "
+            f"{statistics.median(times) * 1000:7.0f} ms  {goal}")
 
 
 def warm(runs: int) -> dict[str, list[float]]:
-    from flyer.build import BuildOptions
-    from flyer.context import DOCUMENTS, make_context
-    from flyer.load import load_campaign
-    from flyer.render import Renderer, build_date
-    from flyer.templates import load_strings, make_environment, render_html
+    from flyer.build import BuildOptions, Workshop, plan
 
-    options = BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts")
-    campaign = load_campaign(options.data, ["fr"])
-    env = make_environment(options.layouts)
-    renderer = Renderer(options.layouts, options.data)
-    strings = load_strings(options.layouts, "fr")
-    date = build_date(campaign.contacts.updated)
-    results: dict[str, list[float]] = {d: [] for d in DOCUMENTS}
+    out = Path(tempfile.mkdtemp())
+    planned = plan(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
+                                langs=("fr",), cache=False))
+    shop = Workshop(planned.work)
+    jobs = [j for j in planned.jobs if j.profile == "office"]
+    results: dict[str, list[float]] = {j.document: [] for j in jobs}
     for run in range(runs + 1):
-        for document in DOCUMENTS:
+        for job in jobs:
             start = time.perf_counter()
-            context = make_context(campaign, "fr", document, strings)
-            rendered = renderer.render_document(render_html(env, f"{document}.html", context))
-            renderer.write_pdf(rendered, document, date)
+            shop.document_file(job)
             if run:  # the first run sets up fonts and caches: not warm
-                results[document].append(time.perf_counter() - start)
+                results[job.document].append(time.perf_counter() - start)
+    shutil.rmtree(out, ignore_errors=True)
     return results
 
 
-def line(label: str, times: list[float]) -> str:
-    return (f"{label:<28} min {min(times) * 1000:7.0f} ms   "
-            f"median {statistics.median(times) * 1000:7.0f} ms")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {runs} runs")
-    with tempfile.TemporaryDirectory() as out:
-        floor = timed([sys.executable, "-c", "import weasyprint"], runs)
-        cold = timed([str(FLYER), "build", "--lang", "fr", "--out", out], runs)
-        every = timed([str(FLYER), "build", "--out", out], runs)
-    print(line("python + import weasyprint", floor))
-    print(line("cold flyer build (fr)", cold))
-    print(line("cold flyer build (fr + nl)", every))
-    ratio = statistics.median(cold) / statistics.median(floor)
-    print(f"{'cold build / import floor':<28} {ratio:.2f}× (median)")
-    for document, times in warm(runs).items():
-        print(line(f"warm {document}", times))
+    print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+          f"Python {platform.python_version()}, {runs} runs, "
+          f"load average before: {os.getloadavg()[0]:.2f}")
+    times: dict[str, list[float]] = {k: [] for k in ("floor", "hello", "cold", "nochange")}
+    identical = True
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "FLYER_CACHE_DIR": str(Path(tmp) / "cache")}
+        kept = Path(tmp) / "kept"
+        subprocess.run([str(FLYER), "build", "--lang", "fr", "--out", str(kept)], check=True,
+                       capture_output=True, cwd=ROOT, env=env)
+        before = tree(kept)
+        for run in range(runs):
+            cold_out = Path(tmp) / f"cold{run}"
+            times["floor"].append(once([sys.executable, "-c", "import weasyprint"], env))
+            times["hello"].append(once([sys.executable, "-c", HELLO], env))
+            times["cold"].append(once([str(FLYER), "build", "--lang", "fr", "--no-cache",
+                                       "--out", str(cold_out)], env))
+            times["nochange"].append(once([str(FLYER), "build", "--lang", "fr", "--out",
+                                           str(kept)], env))
+            identical = identical and tree(kept) == before
+            shutil.rmtree(cold_out, ignore_errors=True)
+    floor, hello = statistics.median(times["floor"]), statistics.median(times["hello"])
+    print(line("python + import weasyprint (floor)", times["floor"]))
+    print(line("weasyprint hello world", times["hello"]))
+    cold = statistics.median(times["cold"])
+    print(line("cold flyer build --lang fr", times["cold"],
+               f"{cold / hello:.2f}× hello world (goal ≤ 1.6×)"))
+    nochange = statistics.median(times["nochange"])
+    print(line("rebuild, nothing changed", times["nochange"],
+               f"{nochange / floor:.2f}× import weasyprint (goal < 1); "
+               f"byte-identical: {'yes' if identical else 'NO'}"))
+    for document, values in warm(runs).items():
+        print(line(f"warm {document}", values))
 
 
 if __name__ == "__main__":

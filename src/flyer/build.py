@@ -609,9 +609,9 @@ def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, out
             if built is None:
                 continue
             data, pages = built
+            checks = _check_bundle(plan_, bundle, data, pages)
         else:
-            data, pages = _bundle(plan_, bundle, kept, cache)
-        checks = _check_bundle(plan_, bundle, data, pages)
+            data, pages, checks = _bundle(plan_, bundle, kept, cache)
         if _failed_checks(checks):
             raise FlyerError(problems=_failed_checks(checks))
         result.checks.extend(checks)
@@ -693,13 +693,17 @@ def _identifier(name: str, key: str) -> bytes:
 
 
 def _bundle(plan_: Plan, bundle: Bundle, kept: dict[int, bytes], cache: Any
-            ) -> tuple[bytes, int]:
-    from flyer.assemble import merge, open_pdf
-
+            ) -> tuple[bytes, int, list[CheckResult]]:
+    """The merged file of a language's documents and its checks, from the cache when its
+    parts did not change."""
+    name = bundle.target.name
     if cache is not None:
         hit = cache.get(bundle.key)
         if hit is not None:
-            return hit.files[bundle.target.name], hit.pages[bundle.target.name]
+            _reanchor(hit, bundle.target)
+            return hit.files[name], hit.pages[name], hit.checks
+    from flyer.assemble import merge, open_pdf
+
     parts = []
     for index in bundle.parts:
         job = plan_.jobs[index]
@@ -709,10 +713,11 @@ def _bundle(plan_: Plan, bundle: Bundle, kept: dict[int, bytes], cache: Any
                  _identifier(bundle.target.name, bundle.key))
     with open_pdf(data) as pdf:
         pages = len(pdf.pages)
-    if cache is not None:
-        cache.put(bundle.key, JobOutput(files={bundle.target.name: data},
-                                        pages={bundle.target.name: pages}))
-    return data, pages
+    checks = _check_bundle(plan_, bundle, data, pages)
+    if cache is not None and not _failed_checks(checks):
+        cache.put(bundle.key, JobOutput(files={name: data}, pages={name: pages},
+                                        checks=checks))
+    return data, pages, checks
 
 
 def _check_bundle(plan_: Plan, bundle: Bundle, data: bytes, pages: int) -> list[CheckResult]:
@@ -734,8 +739,6 @@ def _check_bundle(plan_: Plan, bundle: Bundle, data: bytes, pages: int) -> list[
                     allowed=frozenset(papers), qr_min_mm=None,
                     text_min_pt=min(spec.text_min_pt for spec in specs))
     merging = {"paper", "pages", "output-intent", "tagging"}
-    if bundle.kind == "documents":
-        merging |= {"fonts", "colour", "annotations", "links"}  # a few pages: cheap
     return check_pdf(data, str(bundle.target), profile, expect, render=False, text=False,
                      only=frozenset(merging))
 

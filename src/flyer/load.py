@@ -143,8 +143,27 @@ def parse_yaml_with_warnings(
     """`parse_yaml`, plus the warnings of the text (a `#` that cut a value short)."""
     offset = first_line - 1
     try:
+        node = _compose(text, path, offset, _FAST_LOADER)
+    except yaml.YAMLError:
+        # libyaml found a mistake: the pure-Python parser says the same, with the context
+        # the messages below read (and, with it, at the same line).
+        node = _compose(text, path, offset, yaml.SafeLoader)
+    lines: Lines = {}
+    warnings: list[Problem] = []
+    if node is None:
+        return None, lines, warnings
+    return _plain(node, (), lines, _Source(text, path, offset, warnings)), lines, warnings
+
+
+# libyaml when PyYAML was built with it: the same YAML, parsed ~10 times faster.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str, path: Path, offset: int, loader: Any) -> Any:
+    """The YAML node tree of `text`, refusing aliases and runaway nesting first."""
+    try:
         depth = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=loader):
             line = event.start_mark.line + 1 + offset if event.start_mark else None
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise FlyerError(
@@ -162,7 +181,20 @@ def parse_yaml_with_warnings(
                         path, line)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=loader)
+    except FlyerError:
+        raise
+    except yaml.YAMLError:
+        if loader is not yaml.SafeLoader:
+            raise
+    except Exception:  # a parser fault on odd bytes: said like any YAML mistake
+        if loader is not yaml.SafeLoader:
+            raise yaml.YAMLError from None
+        raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
+                         path) from None
+    # Only the pure-Python parser gets here, with the mistake to word.
+    try:
+        yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line, message = _yaml_syntax(exc, text)
         raise FlyerError(message, path, line + offset if line is not None else None) from None
@@ -173,13 +205,9 @@ def parse_yaml_with_warnings(
         raise FlyerError(f"caractère invisible interdit (code U+{code:04X}) sur cette "
                          "ligne ; effacez-le et retapez le texte autour", path, at) from None
     except yaml.YAMLError:
-        raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
-                         path) from None
-    lines: Lines = {}
-    warnings: list[Problem] = []
-    if node is None:
-        return None, lines, warnings
-    return _plain(node, (), lines, _Source(text, path, offset, warnings)), lines, warnings
+        pass
+    raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
+                     path)
 
 
 # `key: 'L'Escale'`: a quote of the same kind inside the quoted text ends it early.
@@ -260,15 +288,21 @@ class _Source:
 
     def __init__(self, text: str, path: Path, offset: int, warnings: list[Problem]) -> None:
         self.text, self.path, self.offset, self.warnings = text, path, offset, warnings
+        self._lines: list[str] | None = None
 
     def line(self, mark: yaml.Mark) -> int:
         return int(mark.line) + 1 + self.offset
 
     def comment_after(self, node: yaml.ScalarNode) -> str | None:
-        """The comment on the line where an unquoted value ends (` # …`), if any."""
-        end = node.end_mark.index
-        newline = self.text.find("\n", end)
-        rest = self.text[end: newline if newline >= 0 else len(self.text)]
+        """The comment on the line where an unquoted value ends (` # …`), if any.
+
+        Read from the mark's line and column (libyaml's and PyYAML's agree on those)."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        mark = node.end_mark
+        if mark.line >= len(self._lines):
+            return None
+        rest = self._lines[mark.line][mark.column:]
         match = re.match(r"\s+#(.*)$", rest)
         return match.group(1).strip() if match else None
 
@@ -276,7 +310,7 @@ class _Source:
 def _plain(node: yaml.Node, loc: Location, lines: Lines, src: _Source) -> Any:
     lines.setdefault(loc, src.line(node.start_mark))
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None and node.value:
+        if not node.style and node.value:  # plain: None (PyYAML) or "" (libyaml)
             comment = src.comment_after(node)
             if comment is not None:
                 # A warning, not an error: an end-of-line comment is legal YAML, and what
@@ -290,7 +324,7 @@ def _plain(node: yaml.Node, loc: Location, lines: Lines, src: _Source) -> Any:
                     "un commentaire, mettez-le sur sa propre ligne",
                     src.path, src.line(node.end_mark)))
         # An empty plain value (`email:`) means "not given"; everything else stays as typed.
-        if node.style is None and node.value in ("", "~", "null", "Null", "NULL"):
+        if not node.style and node.value in ("", "~", "null", "Null", "NULL"):
             return None
         return node.value
     if isinstance(node, yaml.SequenceNode):

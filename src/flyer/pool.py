@@ -56,7 +56,11 @@ class Workers:
             # The server process imports these once; every worker forked from it has them.
             context.set_forkserver_preload(["weasyprint", "flyer.build"])
         elif method == "fork":
-            import weasyprint  # noqa: F401 — loaded once, before forking
+            # Loaded once, before forking: every worker has them without paying for them.
+            import pikepdf  # noqa: F401
+            import pypdf  # noqa: F401
+            import pypdfium2  # noqa: F401
+            import weasyprint  # noqa: F401
         self.processes = processes
         self.long_lived = long_lived
         self._context = context
