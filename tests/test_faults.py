@@ -60,7 +60,7 @@ def test_no_worker_outlives_flyer(data_copy: Path, tmp_path: Path, how: int) -> 
         time.sleep(0.5)
         process.send_signal(how)
         process.wait(timeout=30)
-        gone, alive = psutil.wait_procs(workers, timeout=10)
+        _, alive = psutil.wait_procs(workers, timeout=10)
         assert not alive, [p.pid for p in alive]
     finally:
         if process.is_running():
