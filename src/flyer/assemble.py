@@ -15,9 +15,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -181,17 +185,39 @@ def _overlay_page(pdf: Pdf, page: pikepdf.Page, top: pikepdf.Page) -> Any:
 
 
 class SchoolsFile:
-    """The merged file of a school batch: each school's two pages in order, one bookmark
-    each. A service's shared leaflet is copied once and its content, fonts and images are
-    referenced by every school's pages; each school adds only its block. Blocks are folded
-    in as they arrive and their data copied, so no per-school file stays open."""
+    """The merged file of a school batch, written as it grows, in bounded memory.
 
-    def __init__(self) -> None:
-        self.pdf = pikepdf.new()
-        self._bases: dict[str, list[Any]] = {}
-        self._streams: dict[bytes, Any] = {}  # identical streams of different blocks: once
+    Each school's two pages, in order, one bookmark each. A service's shared leaflet is
+    copied into the file once; every school of that service references its content,
+    fonts and images and adds only its block, drawn over the recto as a form XObject.
+    Objects go to the file as they come; what stays in memory is one number per object
+    (its offset) and per page, and one title per school: 5 000 schools take no more
+    memory than 400. Identical streams of different blocks (a font subset, a code) are
+    written once. Press finishing (crop marks, boxes, no annotations) is applied as the
+    pages are written, so the file is never read back whole.
+    """
+
+    def __init__(self, path: Path, condition: OutputCondition | None = None,
+                 crop_marks: bool = False, links: bool = True, bleed_mm: float = 0.0) -> None:
+        self.path = path
+        self.handle = path.open("wb")
+        self.handle.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        self.offsets: list[int] = [0]
+        self.condition, self.crop_marks, self.links = condition, crop_marks, links
+        self.bleed_mm = bleed_mm
+        self.pages_root = self._reserve()
+        self.page_numbers: list[int] = []
         self._outline: list[tuple[str, int]] = []
-        self._first: bytes | None = None
+        self._bases: dict[str, list[_SharedPage]] = {}
+        self._streams: dict[bytes, int] = {}
+        self._catalog: dict[str, bytes] = {}
+        self._info: dict[str, bytes] = {}
+        self._marks: dict[tuple[float, ...], int] = {}
+        # Shared by every page: the page's own content is wrapped in q…Q, so its graphics
+        # state cannot shift the block drawn after it.
+        self._wrap = self._stream(b"q\n")
+        self._draw_block = self._stream(b"\nQ q /FlyerBlock Do Q\n")
+        self._close = self._stream(b"\nQ\n")
 
     @property
     def count(self) -> int:
@@ -199,42 +225,312 @@ class SchoolsFile:
 
     @property
     def pages(self) -> int:
-        return len(self.pdf.pages)
+        return len(self.page_numbers)
 
+    # Objects --------------------------------------------------------------------------
+    def _reserve(self) -> int:
+        self.offsets.append(-1)
+        return len(self.offsets) - 1
+
+    def _write(self, number: int, body: bytes) -> None:
+        self.offsets[number] = self.handle.tell()
+        self.handle.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+    def _object(self, body: bytes) -> int:
+        number = self._reserve()
+        self._write(number, body)
+        return number
+
+    def _stream(self, data: bytes, entries: bytes = b"") -> int:
+        return self._object(b"<<" + entries + b"/Length %d>>\nstream\n" % len(data) + data
+                            + b"\nendstream")
+
+    # Pages ----------------------------------------------------------------------------
     def add(self, base_key: str, base: bytes, block: bytes, title: str) -> None:
         if base_key not in self._bases:
-            with open_pdf(base) as source:
-                pages = [self.pdf.copy_foreign(page.obj) for page in source.pages]
-                for page in pages:
-                    _own_streams(page)
-            self._bases[base_key] = pages
-            self._first = self._first or base
-        first = len(self.pdf.pages)
-        for shared in self._bases[base_key]:
-            # A shallow copy: its own page dictionary, the shared content and resources.
-            page = self.pdf.make_indirect(Dictionary(
-                {k: v for k, v in shared.items() if k not in ("/Parent", "/Annots")}))
-            if "/Annots" in shared:
-                page.Annots = Array(list(shared.Annots))
-            self.pdf.pages.append(pikepdf.Page(page))
-        recto = self.pdf.pages[first]
-        # Its own resources dictionary (the block is added there); the shared one stays.
-        recto.obj.Resources = Dictionary(dict(recto.obj.Resources.items()))
-        overlay(self.pdf, block, first, self._streams)
-        self._outline.append((title, first))
+            self._bases[base_key] = self._share(base)
+        shared = self._bases[base_key]
+        with open_pdf(block) as source:
+            copier = _Copier(self, source, self._streams)
+            form = source.make_indirect(source.pages[0].as_form_xobject())
+            block_form = copier.ref(form)
+            block_annots = [copier.dictionary(a, skip=("/P", "/Parent"))
+                            for a in (source.pages[0].obj.get("/Annots") or [])]
+            copier.flush()
+        first = len(self.page_numbers)
+        for index, page in enumerate(shared):
+            extra_annots = block_annots if index == 0 else []
+            self.page_numbers.append(self._page(page, block_form if index == 0 else None,
+                                                extra_annots))
+        self._outline.append((title, self.page_numbers[first]))
 
-    def finish(self, title: str, identifier: bytes, condition: OutputCondition | None = None,
-               crop_marks: bool = False, links: bool = True, bleed_mm: float = 0.0) -> bytes:
-        with self.pdf.open_outline() as outline:
-            outline.root.extend(pikepdf.OutlineItem(t, i) for t, i in self._outline)
-        self.pdf.Root.PageMode = Name.UseOutlines
-        version = None
-        if self._first is not None:
-            with open_pdf(self._first) as first:
-                _copy_document_entries(self.pdf, first, title)
-                version = first.pdf_version
-        finish(self.pdf, condition, crop_marks, links, identifier, bleed_mm)
-        return save(self.pdf, identifier, version=version)
+    def _share(self, base: bytes) -> list[_SharedPage]:
+        """A service's leaflet, copied once: what each school's pages will reference."""
+        with open_pdf(base) as source:
+            copier = _Copier(self, source, self._streams)
+            pages = []
+            for page in source.pages:
+                obj = page.obj
+                contents = obj.get("/Contents")
+                streams = list(contents) if isinstance(contents, Array) else [contents]
+                resources = obj.get("/Resources") or Dictionary()
+                xobjects = resources.get("/XObject") or Dictionary()
+                pages.append(_SharedPage(
+                    entries={k: copier.value(v) for k, v in obj.items()
+                             if k not in ("/Parent", "/Annots", "/Contents", "/Resources",
+                                          "/Type")},
+                    contents=[copier.ref(c) for c in streams if c is not None],
+                    resources={k: copier.value(v) for k, v in resources.items()
+                               if k != "/XObject"},
+                    xobjects={k: copier.value(v) for k, v in xobjects.items()},
+                    annots=[copier.dictionary(a, skip=("/P", "/Parent"))
+                            for a in (obj.get("/Annots") or [])],
+                    trim=[float(v) for v in (obj.get("/TrimBox") or obj.MediaBox)],
+                    bleed=[float(v) for v in (obj.get("/BleedBox") or obj.MediaBox)],
+                    media=[float(v) for v in obj.MediaBox]))
+            if not self._catalog:
+                for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences"):
+                    if key in source.Root:
+                        self._catalog[key] = copier.value(source.Root[key])
+                if "/Metadata" in source.Root:
+                    self._catalog["/Metadata"] = b"%d 0 R" % copier.ref(source.Root.Metadata)
+                self._info = {k: copier.value(v) for k, v in source.docinfo.items()}
+            copier.flush()
+            return pages
+
+    def _page(self, shared: _SharedPage, block_form: int | None, block_annots: list[bytes]
+              ) -> int:
+        number = self._reserve()
+        entries = dict(shared.entries)
+        contents = [self._wrap, *shared.contents]
+        xobjects = dict(shared.xobjects)
+        if block_form is not None:
+            xobjects["/FlyerBlock"] = b"%d 0 R" % block_form
+            contents.append(self._draw_block)
+        else:
+            contents.append(self._close)
+        annots = [*shared.annots, *block_annots] if self.links else []
+        if self.crop_marks:
+            trim, bleed = shared.trim, shared.bleed
+            if self.bleed_mm:
+                out = self.bleed_mm * MM
+                bleed = [max(trim[0] - out, shared.media[0]), max(trim[1] - out, shared.media[1]),
+                         min(trim[2] + out, shared.media[2]), min(trim[3] + out, shared.media[3])]
+            slug = max(trim[0] - bleed[0], 0.0) + (MARK_GAP_MM + MARK_LENGTH_MM + 1.0) * MM
+            entries["/MediaBox"] = _box([trim[0] - slug, trim[1] - slug, trim[2] + slug,
+                                         trim[3] + slug])
+            entries["/BleedBox"] = _box(bleed)
+            entries["/TrimBox"] = _box(trim)
+            entries.pop("/CropBox", None)
+            key = (*trim, *bleed)
+            if key not in self._marks:
+                self._marks[key] = self._stream(_crop_marks(trim, bleed))
+            contents.append(self._marks[key])
+        resources = dict(shared.resources)
+        resources["/XObject"] = _dict(xobjects)
+        body = (b"<</Type/Page/Parent %d 0 R" % self.pages_root
+                + b"".join(k.encode() + b" " + v for k, v in entries.items())
+                + b"/Resources" + _dict(resources)
+                + b"/Contents[" + b" ".join(b"%d 0 R" % c for c in contents) + b"]")
+        if annots:
+            refs = [self._object(b"<<" + a + b"/P %d 0 R>>" % number) for a in annots]
+            body += b"/Annots[" + b" ".join(b"%d 0 R" % r for r in refs) + b"]"
+        self._write(number, body + b">>")
+        return number
+
+    # The end --------------------------------------------------------------------------
+    def finish(self, title: str, identifier: bytes) -> Path:
+        """Pages tree, bookmarks, catalog and cross-reference table; the file is complete."""
+        kids = b" ".join(b"%d 0 R" % n for n in self.page_numbers)
+        self._write(self.pages_root, b"<</Type/Pages/Count %d/Kids[%s]>>"
+                    % (len(self.page_numbers), kids))
+        outlines = self._reserve()
+        items = [self._reserve() for _ in self._outline]
+        for index, ((label, page), number) in enumerate(zip(self._outline, items, strict=True)):
+            body = (b"<</Title " + String(label).unparse() + b"/Parent %d 0 R" % outlines
+                    + b"/Dest[%d 0 R/XYZ null null null]" % page)
+            if index:
+                body += b"/Prev %d 0 R" % items[index - 1]
+            if index + 1 < len(items):
+                body += b"/Next %d 0 R" % items[index + 1]
+            self._write(number, body + b">>")
+        if items:
+            self._write(outlines, b"<</Type/Outlines/First %d 0 R/Last %d 0 R/Count %d>>"
+                        % (items[0], items[-1], len(items)))
+        else:
+            self._write(outlines, b"<</Type/Outlines/Count 0>>")
+        catalog = dict(self._catalog)
+        if "/Metadata" in catalog:
+            catalog["/Metadata"] = b"%d 0 R" % self._metadata(catalog["/Metadata"], title,
+                                                              identifier)
+        if self.condition is not None and "/OutputIntents" in catalog:
+            catalog["/OutputIntents"] = self._intents(catalog["/OutputIntents"])
+        root = self._object(b"<</Type/Catalog/Pages %d 0 R/Outlines %d 0 R/PageMode/UseOutlines"
+                            % (self.pages_root, outlines)
+                            + b"".join(k.encode() + b" " + v for k, v in catalog.items())
+                            + b">>")
+        info = dict(self._info)
+        info["/Title"] = String(title).unparse()
+        info["/Producer"] = String("flyer").unparse()
+        info_number = self._object(_dict(info))
+        start = self.handle.tell()
+        lines = [b"xref\n0 %d\n" % len(self.offsets), b"0000000000 65535 f \n"]
+        lines += [b"%010d 00000 n \n" % offset for offset in self.offsets[1:]]
+        self.handle.write(b"".join(lines))
+        hexid = identifier.hex().encode()
+        self.handle.write(b"trailer\n<</Size %d/Root %d 0 R/Info %d 0 R/ID[<%s><%s>]>>\n"
+                          b"startxref\n%d\n%%%%EOF\n"
+                          % (len(self.offsets), root, info_number, hexid, hexid, start))
+        self.handle.close()
+        return self.path
+
+    def _metadata(self, reference: bytes, title: str, identifier: bytes) -> int:
+        """The first leaflet's XMP, its title and document ID made this file's."""
+        number = int(reference.split()[0])
+        offset = self.offsets[number]
+        self.handle.flush()
+        with self.path.open("rb") as reader:
+            reader.seek(offset)
+            head = reader.read(512)
+            length = int(re.search(rb"/Length (\d+)", head).group(1))  # type: ignore[union-attr]
+            data_start = offset + head.index(b"stream\n") + len(b"stream\n")
+            reader.seek(data_start)
+            raw = reader.read(length)
+        entries = head[head.index(b"<<"):head.index(b"stream\n")]
+        if b"/FlateDecode" in entries:
+            import zlib
+
+            raw = zlib.decompress(raw)
+        xmp = re.sub(rb"(<dc:title>\s*<rdf:Alt>\s*<rdf:li[^>]*>)[^<]*",
+                     lambda m: m.group(1) + _xml_text(title), raw)
+        derived = uuid.uuid5(uuid.NAMESPACE_OID, identifier.hex())
+        xmp = re.sub(rb"xmp\.did:[0-9a-fA-F-]{36}", b"xmp.did:" + str(derived).encode(), xmp)
+        return self._stream(xmp, b"/Type/Metadata/Subtype/XML")
+
+    def _intents(self, serialized: bytes) -> bytes:
+        """The output intent's condition entries for the embedded profile."""
+        assert self.condition is not None
+        condition = self.condition
+        fields = {"/OutputConditionIdentifier": condition.identifier,
+                  "/OutputCondition": condition.condition, "/Info": condition.info}
+        if condition.registry:
+            fields["/RegistryName"] = condition.registry
+        for key, text in fields.items():
+            value = String(text).unparse()
+            pattern = re.escape(key.encode()) + rb"\s*(\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>)"
+            if re.search(pattern, serialized):
+                serialized = re.sub(pattern, lambda _m, k=key.encode(), v=value: k + b" " + v,
+                                    serialized, count=1)
+            else:
+                serialized = serialized.replace(b"<<", b"<<" + key.encode() + b" " + value, 1)
+        return serialized
+
+
+@dataclass
+class _SharedPage:
+    """One page of a service's shared leaflet, as written: entries and references."""
+
+    entries: dict[str, bytes]
+    contents: list[int]
+    resources: dict[str, bytes]
+    xobjects: dict[str, bytes]
+    annots: list[bytes]
+    trim: list[float]
+    bleed: list[float]
+    media: list[float]
+
+
+def _dict(entries: dict[str, bytes]) -> bytes:
+    return b"<<" + b"".join(k.encode() + b" " + v for k, v in entries.items()) + b">>"
+
+
+def _box(values: list[float]) -> bytes:
+    return b"[" + b" ".join(_number(v) for v in values) + b"]"
+
+
+def _number(value: Any) -> bytes:
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int):
+        return b"%d" % value
+    text = format(Decimal(str(value)).normalize(), "f") if not isinstance(
+        value, Decimal) else format(value, "f")
+    return text.encode()
+
+
+class _Copier:
+    """Copies objects of one PDF into a SchoolsFile, numbering them anew as it goes."""
+
+    def __init__(self, target: SchoolsFile, source: Pdf, streams: dict[bytes, int]) -> None:
+        self.target = target
+        self.source = source
+        self.numbers: dict[tuple[int, int], int] = {}
+        self.queue: list[tuple[int, Any]] = []
+        self.streams = streams
+
+    def ref(self, obj: Any) -> int:
+        """The new number of an indirect object of the source (written at `flush`)."""
+        objgen = obj.objgen
+        if objgen not in self.numbers:
+            if isinstance(obj, pikepdf.Stream) and _leaf(obj):
+                digest = hashlib.sha256(obj.read_raw_bytes() + self._entries(obj)).digest()
+                if digest in self.streams:
+                    self.numbers[objgen] = self.streams[digest]
+                    return self.numbers[objgen]
+                self.numbers[objgen] = self.target._reserve()
+                self.streams[digest] = self.numbers[objgen]
+            else:
+                self.numbers[objgen] = self.target._reserve()
+            self.queue.append((self.numbers[objgen], obj))
+        return self.numbers[objgen]
+
+    def _entries(self, stream: Any) -> bytes:
+        return b"".join(k.encode() + b" " + self.value(v) for k, v in sorted(stream.items())
+                        if k != "/Length")
+
+    def value(self, obj: Any) -> bytes:
+        """`obj` in PDF syntax, references to indirect objects renumbered."""
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            return b"%d 0 R" % self.ref(obj)
+        return self._direct(obj)
+
+    def dictionary(self, obj: Any, skip: tuple[str, ...] = ()) -> bytes:
+        """A dictionary's entries (without << >>), to be completed by the caller."""
+        return b"".join(k.encode() + b" " + self.value(v) for k, v in obj.items()
+                        if k not in skip)
+
+    def _direct(self, obj: Any) -> bytes:
+        if isinstance(obj, pikepdf.Dictionary):
+            return b"<<" + self.dictionary(obj, skip=("/Parent", "/P")) + b">>"
+        if isinstance(obj, pikepdf.Array):
+            return b"[" + b" ".join(self.value(v) for v in obj) + b"]"
+        if isinstance(obj, pikepdf.Name | pikepdf.String):
+            return bytes(obj.unparse())
+        if obj is None:
+            return b"null"
+        if isinstance(obj, bool | int | float | Decimal):
+            return _number(obj)
+        if isinstance(obj, pikepdf.Object):
+            return bytes(obj.unparse())
+        raise TypeError(f"unexpected PDF value {obj!r}")
+
+    def flush(self) -> None:
+        """Write every object referenced so far (and what they reference in turn)."""
+        while self.queue:
+            number, obj = self.queue.pop()
+            if isinstance(obj, pikepdf.Stream):
+                raw = obj.read_raw_bytes()
+                entries = b"".join(k.encode() + b" " + self.value(v) for k, v in obj.items()
+                                   if k != "/Length")
+                if "/Filter" not in obj and len(raw) > 200:
+                    import zlib  # a form made from a block's page is not compressed yet
+
+                    raw = zlib.compress(raw, 6)
+                    entries += b"/Filter/FlateDecode"
+                self.target._write(number, b"<<" + entries + b"/Length %d>>\nstream\n"
+                                   % len(raw) + raw + b"\nendstream")
+            else:
+                self.target._write(number, self._direct(obj))
 
 
 def _own_streams(obj: Any, known: dict[bytes, Any] | None = None) -> None:

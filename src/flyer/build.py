@@ -149,6 +149,9 @@ class BuildResult:
     warnings: list[Problem] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    # A school's leaflet passed its checks: counted, not kept (thousands of schools).
+    school_checks: int = 0
+    school_files: int = 0
     schools: list[SchoolOutcome] = field(default_factory=list)
     schools_file: Path | None = None
     removed: list[Path] = field(default_factory=list)  # earlier files no longer made
@@ -576,7 +579,11 @@ def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, out
             failed.add(job.school.line)
         else:
             problems.extend(_failed_checks(job_output.checks))
-            result.checks.extend(job_output.checks)
+            if job.school is None:
+                result.checks.extend(job_output.checks)
+            else:
+                result.school_checks += len(job_output.checks)
+                result.school_files += len(job_output.files)
             for name, data in job_output.files.items():
                 target = job.target.with_name(name)
                 output.stage(target, data, job.scope)
@@ -605,13 +612,20 @@ def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, out
         say(f"Assemblage : {bundle.target.name}")
         profile = plan_.registry.profiles[bundle.profile]
         if bundle.kind == "schools":
-            built = _schools_file(plan_, bundle, profile, failed, blocks, bases, cache, workers)
+            built = _schools_file(plan_, bundle, profile, failed, blocks, bases, cache,
+                                  output, workers)
             if built is None:
                 continue
-            data, pages = built
-            checks = _check_bundle(plan_, bundle, data, pages)
-        else:
-            data, pages, checks = _bundle(plan_, bundle, kept, cache)
+            path, pages = built
+            checks = _check_bundle(plan_, bundle, path, pages)
+            if _failed_checks(checks):
+                raise FlyerError(problems=_failed_checks(checks))
+            result.checks.extend(checks)
+            output.adopt(bundle.target, bundle.scope)
+            result.written.append(Written(bundle.target, pages, path.stat().st_size,
+                                          "schools", bundle.lang, bundle.profile))
+            continue
+        data, pages, checks = _bundle(plan_, bundle, kept, cache)
         if _failed_checks(checks):
             raise FlyerError(problems=_failed_checks(checks))
         result.checks.extend(checks)
@@ -658,12 +672,15 @@ def _unstage_set_aside(result: BuildResult, output: Any, failed: set[int]) -> No
 
 
 def _schools_file(plan_: Plan, bundle: Bundle, profile: ProfileSpec, failed: set[int],
-                  blocks: Path, bases: dict[str, bytes], cache: Any,
-                  workers: Workers | None) -> tuple[bytes, int] | None:
-    """The merged file of every school built: shared leaflets and each school's block."""
+                  blocks: Path, bases: dict[str, bytes], cache: Any, output: Any,
+                  workers: Workers | None) -> tuple[Path, int] | None:
+    """The merged file of every school built, written straight to its staged place:
+    each service's shared leaflet once, and each school's block."""
     from flyer.assemble import SchoolsFile
 
-    merged = SchoolsFile()
+    merged = SchoolsFile(output.staging_path(bundle.target),
+                         plan_.work.conditions.get(profile.name), profile.crop_marks,
+                         profile.links, profile.bleed_mm)
     for index in bundle.parts:
         job = plan_.jobs[index]
         assert job.school is not None
@@ -679,13 +696,12 @@ def _schools_file(plan_: Plan, bundle: Bundle, profile: ProfileSpec, failed: set
             base = cache.get_blob(job.base_key) if cache is not None else None
             bases[job.base_key] = base or _rerender_base(plan_, index, workers)
         merged.add(job.base_key, bases[job.base_key], block, job.school.school.school)
+    path = merged.finish(plan_.campaign.letters[bundle.lang].title,
+                         _identifier(bundle.target.name, bundle.key))
     if not merged.count:
+        path.unlink()
         return None
-    data = merged.finish(plan_.campaign.letters[bundle.lang].title,
-                         _identifier(bundle.target.name, bundle.key),
-                         plan_.work.conditions.get(profile.name), profile.crop_marks,
-                         profile.links, profile.bleed_mm)
-    return data, merged.pages
+    return path, merged.pages
 
 
 def _identifier(name: str, key: str) -> bytes:
@@ -720,7 +736,8 @@ def _bundle(plan_: Plan, bundle: Bundle, kept: dict[int, bytes], cache: Any
     return data, pages, checks
 
 
-def _check_bundle(plan_: Plan, bundle: Bundle, data: bytes, pages: int) -> list[CheckResult]:
+def _check_bundle(plan_: Plan, bundle: Bundle, data: bytes | Path, pages: int
+                  ) -> list[CheckResult]:
     """The parts were checked one by one, QR codes included; the merged file is checked for
     what merging could break: pages and paper, fonts, colours, conformance, links."""
     from flyer.check import Expect, check_pdf
@@ -738,6 +755,10 @@ def _check_bundle(plan_: Plan, bundle: Bundle, data: bytes, pages: int) -> list[
                     papers=tuple(papers) if fixed else None,
                     allowed=frozenset(papers), qr_min_mm=None,
                     text_min_pt=min(spec.text_min_pt for spec in specs))
+    if isinstance(data, Path):
+        from flyer.check import check_large_pdf
+
+        return check_large_pdf(data, str(bundle.target), profile, expect)
     merging = {"paper", "pages", "output-intent", "tagging"}
     return check_pdf(data, str(bundle.target), profile, expect, render=False, text=False,
                      only=frozenset(merging))

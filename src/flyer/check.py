@@ -89,6 +89,48 @@ def check_pdf(source: bytes | Path, name: str, profile: ProfileSpec | str | None
     return results
 
 
+def check_large_pdf(path: Path, name: str, profile: ProfileSpec, expect: Expect
+                    ) -> list[CheckResult]:
+    """The checks merging can break (pages and paper, the PDF/X output intent), for a file
+    of thousands of pages (a school batch's merged file), read lazily with pikepdf instead
+    of parsed whole: its parts were each checked in full already."""
+    import pikepdf
+
+    results: list[CheckResult] = []
+    with pikepdf.open(path) as pdf:
+        names = []
+        for page in pdf.pages:
+            box = page.obj.get("/TrimBox") or page.mediabox
+            x0, y0, x1, y1 = (float(v) for v in box)
+            names.append(size_name((x1 - x0) * MM_PER_PT, (y1 - y0) * MM_PER_PT))
+        if "paper" in profile.checks:
+            found = ", ".join(f"{n} × {label}" for label, n in Counter(names).items())
+            wanted = expect.allowed or frozenset(names)
+            results.append(CheckResult(name, "Format des pages (TrimBox)",
+                                       bool(names) and set(names) <= wanted,
+                                       f"{len(names)} page(s) : {found}",
+                                       " ou ".join(sorted(wanted))))
+        if "pages" in profile.checks and expect.pages is not None:
+            results.append(CheckResult(name, "Nombre de pages", len(names) == expect.pages,
+                                       str(len(names)), str(expect.pages)))
+        if "output-intent" in profile.checks:
+            intents = [i for i in pdf.Root.get("/OutputIntents", [])
+                       if i.get("/S") == "/GTS_PDFX"]
+            profile_stream = intents[0].get("/DestOutputProfile") if intents else None
+            components = int(profile_stream.get("/N", 0)) if profile_stream is not None else 0
+            found = (f"{intents[0].get('/OutputConditionIdentifier', '?')} — profil à "
+                     f"{components} composantes") if intents else "aucun"
+            results.append(CheckResult(name, "Profil de sortie (output intent)",
+                                       components == 4, found,
+                                       "un profil CMJN GTS_PDFX incorporé"))
+            xmp = pdf.Root.Metadata.read_bytes().decode("utf-8", "replace") if (
+                "/Metadata" in pdf.Root) else ""
+            version = _xmp_value(xmp, "pdfxid:GTS_PDFXVersion")
+            results.append(CheckResult(name, "Version PDF/X", version == "PDF/X-4",
+                                       version or "aucune", "PDF/X-4"))
+    return results
+
+
 def shipped_registry() -> Registry | None:
     """The registry of `./layouts`, when flyer runs in its project folder."""
     from flyer.documents import load_registry

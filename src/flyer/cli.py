@@ -286,9 +286,10 @@ def _report(result: BuildResult) -> None:
     for path, why in result.skipped:
         err().print(f"[bold red]Non écrit :[/] {escape(_relative(path))} — {escape(why)}",
                     soft_wrap=True)
-    if result.checks:
-        files = len({c.file for c in result.checks})
-        out().print(f"Contrôle : {len(result.checks)} vérifications sur {files} fichiers, "
+    if result.checks or result.school_checks:
+        files = len({c.file for c in result.checks}) + result.school_files
+        total = len(result.checks) + result.school_checks
+        out().print(f"Contrôle : {total} vérifications sur {files} fichiers, "
                     "toutes réussies.")
     if result.cached and not result.rendered:
         out().print("Rien n'a changé depuis la dernière production : fichiers repris tels "

@@ -118,6 +118,9 @@ def pdf_identifier(name: str, parts: list[tuple[str, bytes]] | None = None) -> b
     return digest.hexdigest()[:32].encode("ascii")
 
 
+# Images kept decoded between renders (the services' QR codes repeat on every document).
+MAX_CACHED_IMAGES = 200
+
 # How layouts/*.html link their stylesheets (`_page.html`); any other form is left to
 # WeasyPrint (and its fetcher).
 _STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([^"<>]+)">')
@@ -189,6 +192,8 @@ class Renderer:
             cmyk = self._cmyk_options(icc)
             sheets.insert(0, cmyk["stylesheets"][0])
             options["color_profiles"] = cmyk["color_profiles"]
+        if len(self._images) > MAX_CACHED_IMAGES:
+            self._images.clear()  # a batch's schools each bring their own code: bounded
         with collect_warnings() as messages:
             document = HTML(
                 string=_STYLESHEET_LINK.sub("", html), base_url=base_url,

@@ -325,6 +325,21 @@ class Output:
             raise os_error(exc, target) from None
         self.staged[target] = (staged, hashlib.sha256(data).hexdigest(), scope)
 
+    def staging_path(self, target: Path) -> Path:
+        """Where to write `target` in place (a file too large to hold in memory); then
+        `adopt` it."""
+        staged = self.staging / target.relative_to(self.root)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        return staged
+
+    def adopt(self, target: Path, scope: str) -> None:
+        """A file written at `staging_path(target)`, staged like the others."""
+        if target in self.staged:
+            raise FlyerError("deux documents de cette production s'écriraient dans le même "
+                             "fichier ; renommez l'un des deux dans documents.yaml", target)
+        staged = self.staging / target.relative_to(self.root)
+        self.staged[target] = (staged, sha256_file(staged), scope)
+
     def discard(self) -> None:
         """Forget the staged files: the output folder stays as it was."""
         if self._lock is not None:
