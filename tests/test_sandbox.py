@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from flyer import sandbox
 from flyer.cli import app
 from flyer.errors import FlyerError
 from flyer.templates import make_environment, render_html
@@ -109,7 +110,18 @@ BOMB = ("{% set a = ['x' * 90000] %}{% set b = [a,a,a,a,a,a,a,a,a,a] %}"
      "{% set ns.s = ns.s + ns.s %}{% endfor %}", "texte de 2 097 152 caractères"),
     # The template's own text, repeated by a loop into a variable nobody prints.
     ("\n{% set x %}{% for i in range(10000) %}" + "y" * 10_000 + "{% endfor %}{% endset %}",
-     "le modèle produit plus de 20 000 000 caractères"),
+     "le modèle lit ou produit plus de 20 000 000 caractères"),
+    # Reading a long list again and again: a method, a slice, a comparison.
+    ("{% set big = (range(10000)|list) * 3 %}\n{% for i in range(10000) %}"
+     "{{ big.count(-1) }}{% endfor %}", "le modèle lit ou produit plus de 20 000 000"),
+    ("{% set big = (range(10000)|list) * 3 %}\n{% for i in range(10000) %}"
+     "{{ big[1:]|length }}{% endfor %}", "le modèle lit ou produit plus de 20 000 000"),
+    ("{% set big = (range(10000)|list) * 3 %}\n{% for i in range(10000) %}"
+     "{{ -1 in big }}{% endfor %}", "le modèle lit ou produit plus de 20 000 000"),
+    # Filters that run Python for each word (urlize: 0.8 µs a character).
+    ("\n{{ ('a.be ' * 19000)|urlize }}", "texte de plus de 25 000 caractères pour le filtre "
+     "urlize"),
+    ("\n{{ ('ab ' * 30000)|title }}", "texte de plus de 40 000 caractères pour le filtre title"),
     ("\n{% macro m(n) %}{% if n %}{{ m(n-1) }}{{ m(n-1) }}{% endif %}{% endmacro %}"
      "{{ m(40) }}", "plus de 50 000 tours de boucle, appels ou filtres"),
 ])
@@ -152,6 +164,16 @@ def test_template_that_cannot_compile_is_a_flyer_error(tmp_path: Path, source: s
     error, elapsed = _refusal(tmp_path, source)
     assert elapsed < FAST
     assert error.path == tmp_path / "poster.html"
+
+
+def test_a_render_that_runs_too_long_is_stopped_by_the_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The backstop for a cost the counts misjudge: here, no time at all is allowed."""
+    monkeypatch.setattr(sandbox, "MAX_RENDER_SECONDS", 0.0)
+    error, _ = _refusal(tmp_path, "{% for i in range(3) %}{{ i }}{% endfor %}")
+    assert (error.path, error.line) == (tmp_path / "poster.html", 1)
+    assert "le modèle calcule depuis plus de 0 secondes" in str(error)
 
 
 def test_what_layouts_use_still_works(tmp_path: Path) -> None:

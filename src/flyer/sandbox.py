@@ -18,10 +18,11 @@ import functools
 import inspect
 import math
 import re
+import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -46,9 +47,13 @@ MAX_STEPS = 50_000  # loop turns, calls, filters, tests and includes per render
 # turn: it counts as this many steps.
 TEMPLATE_CALL_STEPS = 5
 MAX_RENDER = 20_000_000  # characters produced or built per render
-# A list, tuple or dict item counts as this many characters: walking one in Python
-# costs about what copying 16 characters does.
-ITEM_COST = 16
+# A backstop for what the counts misjudge (a filter slow per character, on a machine
+# slower than this one): a render takes milliseconds.
+MAX_RENDER_SECONDS = 2.0
+# A list, tuple or dict item counts as this many characters: measuring or comparing one
+# in Python costs ~0.2 µs, what copying thousands of characters does; 64 keeps a
+# render's measuring under ~0.1 s.
+ITEM_COST = 64
 
 
 class TemplateTooCostly(Exception):
@@ -71,17 +76,26 @@ _n = french_number
 class _Budget:
     steps: int = 0
     chars: int = 0
+    started: float = field(default_factory=time.perf_counter)
 
     def step(self, steps: int = 1) -> None:
         self.steps += steps
         if self.steps > MAX_STEPS:
             raise TemplateTooCostly(f"plus de {_n(MAX_STEPS)} tours de boucle, appels ou "
                                     "filtres ; une boucle dans une boucle ?")
+        self._clock()
 
     def spend(self, chars: int) -> None:
         self.chars += chars
         if self.chars > MAX_RENDER:
-            raise TemplateTooCostly(f"le modèle produit plus de {_n(MAX_RENDER)} caractères")
+            raise TemplateTooCostly(f"le modèle lit ou produit plus de {_n(MAX_RENDER)} "
+                                    "caractères")
+        self._clock()
+
+    def _clock(self) -> None:
+        if time.perf_counter() - self.started > MAX_RENDER_SECONDS:
+            raise TemplateTooCostly(f"le modèle calcule depuis plus de "
+                                    f"{MAX_RENDER_SECONDS:g} secondes")
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("flyer_template_budget", default=None)
@@ -142,13 +156,15 @@ def _too_big_number(digits: int) -> TemplateTooCostly:
                              f"{_n(_digits(MAX_INT_BITS))}")
 
 
-def _sized(value: Any) -> Any:
-    """`value`, refused if printing it would cost more than MAX_VALUE; charged to the render."""
-    cost = _cost(value)
-    if cost > MAX_VALUE:
+def _sized(value: Any, weight: int = 1, reader: str = "") -> Any:
+    """`value`, refused if printing it would cost more than MAX_VALUE; charged to the
+    render. A `reader` slower per character counts each `weight` times."""
+    limit = MAX_VALUE // weight
+    cost = _cost(value, limit)
+    if cost > limit:
         what = "texte" if isinstance(value, str | bytes) else "liste ou dictionnaire"
-        raise TemplateTooCostly(f"{what} de plus de {_n(MAX_VALUE)} caractères")
-    _budget().spend(cost)
+        raise TemplateTooCostly(f"{what} de plus de {_n(limit)} caractères{reader}")
+    _budget().spend(cost * weight)
     return value
 
 
@@ -396,6 +412,10 @@ _ITERATING_FILTERS = {"attr", "batch", "count", "d", "default", "first", "items"
                       "length", "list", "map", "random", "reject", "rejectattr", "reverse",
                       "select", "selectattr", "slice"}
 _ITERATED = {"value", "seq", "obj"}
+# Filters that run Python for each word read a character far slower than the others,
+# which take at most ~0.01 µs per character (or per 64th of an item); measured, µs per
+# character: wordwrap(5) 2.1, urlize 0.78, title 0.45; pprint 0.024 per 64th of an item.
+_SLOW_FILTERS = {"wordwrap": 100, "urlize": 80, "title": 50, "pprint": 3}
 
 _FILTER_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "join": _check_join, "replace": _check_replace, "indent": _check_indent,
@@ -414,6 +434,7 @@ def _bounded_filter(name: str, function: Any) -> Callable[..., Any]:
     skip = 1 if passed and first in _PASSED_NAMES else 0
     hidden = 1 if passed and not skip else 0
     check = _FILTER_CHECKS.get(name)
+    weight = _SLOW_FILTERS.get(name, 1)
 
     @functools.wraps(function)  # keeps `jinja_pass_arg`
     def bounded(*args: Any, **kwargs: Any) -> Any:
@@ -425,7 +446,7 @@ def _bounded_filter(name: str, function: Any) -> Callable[..., Any]:
             return function(*head, *args, **kwargs)  # Jinja's own message about them
         for key, value in list(bound.arguments.items())[skip:]:
             if not (key in _ITERATED and name in _ITERATING_FILTERS):
-                _sized(value)
+                _sized(value, weight, f" pour le filtre {name}" if weight > 1 else "")
             if key in _WIDTH_ARGUMENTS:
                 _check_width(value, f"{_WIDTH_ARGUMENTS[key]} de")
         if check is not None:
@@ -504,8 +525,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     - `range()` is bounded; `lipsum()` (seconds of work for one call) is gone. `dict`,
       `namespace`, `cycler` and `joiner` stay: they only hold what they are given.
     - Every loop turn, call, filter, test and include is a step; every value printed,
-      joined, concatenated (`~`), compared or used as a dict key is measured and its
-      characters charged, and so is the template's own text: a render has
+      joined, concatenated (`~`), compared, sliced or used as a dict key is measured and
+      its characters charged, and so is the template's own text: a render has
       MAX_STEPS steps and MAX_RENDER characters.
     The hooks are added to the parsed template (`_parse`), so they cover includes,
     macros, blocks and `{% set %}` captures alike.
@@ -527,7 +548,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         template = super()._parse(source, name, filename)
         found = list(template.find_all(
-            (nodes.For, nodes.Output, nodes.Concat, nodes.Compare, nodes.Dict)))
+            (nodes.For, nodes.Output, nodes.Concat, nodes.Compare, nodes.Dict, nodes.Getitem)))
         for node in found:
             if isinstance(node, nodes.For):
                 node.iter = _hook("flyer_loop", node.iter)
@@ -545,6 +566,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             elif isinstance(node, nodes.Dict):
                 for pair in node.items:
                     pair.key = _hook("flyer_sized", pair.key)
+            elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
+                # Jinja slices without `getitem`: `big[1:]` copies what it reads.
+                node.node = _hook("flyer_sized", node.node)
         template.set_environment(self)
         return template
 
@@ -583,6 +607,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             _sized(value)
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, _VALUE_TYPES):
+            _sized(owner)  # `big.count(x)` reads all of it, at each call
             args = _check_method(owner, getattr(__obj, "__name__", ""), args, given)
         return _made(super().call(__context, __obj, *args, **kwargs))
 

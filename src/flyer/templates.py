@@ -120,6 +120,10 @@ def make_environment(layouts: Path) -> BoundedEnvironment:
 
 # The `{fields}` each text may use; every other text has none.
 STRING_FIELDS: dict[str, tuple[str, ...]] = {"qr_alt": ("email",), "updated": ("date",)}
+# The texts flyer's code reads itself (context.py, build.py); a text only a template
+# uses is checked when it renders (StrictUndefined names it and its line).
+REQUIRED_STRINGS = ("document_leaflet", "document_letter", "document_poster", "qr_alt",
+                    "updated")
 
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -182,7 +186,7 @@ def load_strings(layouts: Path, lang: str) -> dict[str, str]:
     checked: its `{fields}` (STRING_FIELDS), and none missing (French has them all)."""
     path = layouts / "i18n" / f"{lang}.yaml"
     data, lines = _read_strings(layouts, path, lang)
-    required = set(STRING_FIELDS)
+    required = set(REQUIRED_STRINGS)
     fallback = layouts / "i18n" / "fr.yaml"
     if lang != "fr" and os.path.lexists(fallback):
         base, _ = _read_strings(layouts, fallback, "fr")
