@@ -105,7 +105,8 @@ BOMB = ("{% set a = ['x' * 90000] %}{% set b = [a,a,a,a,a,a,a,a,a,a] %}"
     ("\n{{ range(5000)|map('string')|map('list')|sum(start=[]) }}", "somme qui recopie"),
     ("\n{{ 2**1000 * 2**1000 }}", "nombre d'environ 603 chiffres ; maximum 309"),
     ("\n{% set ns = namespace(s='ab') %}{% for i in range(60) %}"
-     "{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "texte de plus de 2 000 000 caractères"),
+     "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+     "le modèle lit ou produit plus de 20 000 000 caractères"),
     ("\n{% set ns = namespace(s='ab') %}{% for i in range(60) %}"
      "{% set ns.s = ns.s + ns.s %}{% endfor %}", "texte de 2 097 152 caractères"),
     # The template's own text, repeated by a loop into a variable nobody prints.

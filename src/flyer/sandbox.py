@@ -35,9 +35,9 @@ from jinja2.sandbox import (
 )
 from markupsafe import Markup
 
-# What one render may do. The shipped leaflet, for 10 services, takes 41 steps and
+# What one render may do. The shipped leaflet, for 10 services, takes 61 steps and
 # 114 000 characters (40 000 printed, each QR code a 3 400-character data: URI); for
-# 300 services, 1 056 steps and 3.3 million characters.
+# 300 services, 1 076 steps and 3.3 million characters; 1 000 services still fit.
 MAX_RANGE = 10_000  # numbers in one range()
 MAX_REPEAT = 100_000  # characters or items made by `*`, and any width or count argument
 MAX_INT_BITS = 1_024  # a number of about 308 digits, as far as a float goes
@@ -166,6 +166,15 @@ def _sized(value: Any, weight: int = 1, reader: str = "") -> Any:
         raise TemplateTooCostly(f"{what} de plus de {_n(limit)} caractères{reader}")
     _budget().spend(cost * weight)
     return value
+
+
+def _printed(value: Any) -> Any:
+    """A value printed or joined with `~`. A string exists already, bounded where it was
+    made (a macro's text as it was printed): printing it costs one copy, charged."""
+    if isinstance(value, str):
+        _budget().spend(len(value))
+        return value
+    return _sized(value)
 
 
 def _made(value: Any) -> Any:
@@ -513,7 +522,7 @@ def _hook(name: str, node: nodes.Node) -> nodes.Call:
     return call
 
 
-_HOOKS = ("flyer_loop", "flyer_static", "flyer_sized")
+_HOOKS = ("flyer_loop", "flyer_static", "flyer_sized", "flyer_printed")
 
 
 class BoundedEnvironment(ImmutableSandboxedEnvironment):
@@ -539,7 +548,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         super().__init__(*args, **kwargs)
         self.globals["range"] = _bounded_range
         self.globals.pop("lipsum", None)
-        self.finalize = _sized
+        self.finalize = _printed
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
         self.tests = {name: _bounded_filter(f"test {name}", f) for name, f in self.tests.items()}
 
@@ -558,7 +567,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                     if isinstance(child, nodes.TemplateData) else child
                     for child in node.nodes]
             elif isinstance(node, nodes.Concat):
-                node.nodes = [_hook("flyer_sized", child) for child in node.nodes]
+                node.nodes = [_hook("flyer_printed", child) for child in node.nodes]
             elif isinstance(node, nodes.Compare):
                 node.expr = _hook("flyer_sized", node.expr)
                 for operand in node.ops:
@@ -582,6 +591,9 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def flyer_sized(self, value: Any, **_: Any) -> Any:
         return _sized(value)
+
+    def flyer_printed(self, value: Any, **_: Any) -> Any:
+        return _printed(value)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
