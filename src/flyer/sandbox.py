@@ -2,11 +2,16 @@
 operations end in milliseconds with `TemplateTooCostly` instead of running for minutes.
 
 A layout pack can arrive by email. Jinja's sandbox keeps it from Python internals but
-not from work: `{{ 'a' * 10**8 }}` took 4.7 GB, `{{ 10**(10**8) }}` hung the compiler,
-two nested loops over `range(10000)` ran 10^8 turns, `lipsum(100000)` ran for minutes.
-Here what a template builds, how many loop turns, calls, filters and includes it runs,
-and how much text it produces are bounded per render, each checked *before* the work
-(a size is predicted from the operands, not measured on the result).
+not from work: in a build, `{{ 'a' * 10**8 }}` took 4.7 GB, `{{ 10**(10**8) }}` hung
+the compiler, two nested loops over `range(100000)` ran past 20 s, `lipsum(100000)` ran
+past two minutes. Here, per render:
+- an operation that could multiply its input (`*`, `**`, `%`, a width, `replace`,
+  `join`, …) is refused before the work, its size predicted from its operands;
+- loop turns, calls, filters and includes are counted (MAX_STEPS);
+- every value printed, joined, compared or read by a method or a filter is measured
+  without printing it, and its characters charged with the template's own text
+  (MAX_RENDER), so that repeating a cheap operation adds up too;
+- a clock stops whatever the counts misjudge (MAX_RENDER_SECONDS).
 `templates.render_html()` turns the refusal into a FlyerError naming the template and
 line.
 """
@@ -41,12 +46,12 @@ from markupsafe import Markup
 MAX_RANGE = 10_000  # numbers in one range()
 MAX_REPEAT = 100_000  # characters or items made by `*`, and any width or count argument
 MAX_INT_BITS = 1_024  # a number of about 308 digits, as far as a float goes
-MAX_VALUE = 2_000_000  # characters one value stands for once printed
+MAX_VALUE = 2_000_000  # characters one list or one filter input stands for once printed
 MAX_STEPS = 50_000  # loop turns, calls, filters, tests and includes per render
 # A macro call, a recursive loop(…) or an include runs ~10 times the Python of a loop
 # turn: it counts as this many steps.
 TEMPLATE_CALL_STEPS = 5
-MAX_RENDER = 20_000_000  # characters produced or built per render
+MAX_RENDER = 20_000_000  # characters read, built or printed per render
 # A backstop for what the counts misjudge (a filter slow per character, on a machine
 # slower than this one): a render takes milliseconds.
 MAX_RENDER_SECONDS = 2.0
