@@ -118,9 +118,9 @@ def test_every_wrong_text_is_reported_at_once_with_its_line(layouts_copy: Path) 
 def test_missing_text_that_flyer_reads_is_named(layouts_copy: Path) -> None:
     fr = layouts_copy / "i18n" / "fr.yaml"
     fr.write_text("\n".join(line for line in fr.read_text(encoding="utf-8").splitlines()
-                            if not line.startswith(("qr_alt:", "document_poster:"))),
+                            if not line.startswith(("qr_alt:", "updated:"))),
                   encoding="utf-8")
-    with pytest.raises(FlyerError, match="textes manquants : document_poster, qr_alt ;") as info:
+    with pytest.raises(FlyerError, match="textes manquants : qr_alt, updated ;") as info:
         load_strings(layouts_copy, "fr")
     assert info.value.path == fr
 

@@ -120,10 +120,9 @@ def make_environment(layouts: Path) -> BoundedEnvironment:
 
 # The `{fields}` each text may use; every other text has none.
 STRING_FIELDS: dict[str, tuple[str, ...]] = {"qr_alt": ("email",), "updated": ("date",)}
-# The texts flyer's code reads itself (context.py, build.py); a text only a template
-# uses is checked when it renders (StrictUndefined names it and its line).
-REQUIRED_STRINGS = ("document_leaflet", "document_letter", "document_poster", "qr_alt",
-                    "updated")
+# The texts flyer's code fills itself (context.py); a text only a template uses is
+# checked when it renders (StrictUndefined names it and its line).
+REQUIRED_STRINGS = tuple(STRING_FIELDS)
 
 _BRACES = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
