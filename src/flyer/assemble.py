@@ -19,10 +19,10 @@ import hashlib
 import io
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pikepdf
@@ -289,6 +289,7 @@ class SchoolsFile:
                     bleed=[float(v) for v in (obj.get("/BleedBox") or obj.MediaBox)],
                     media=[float(v) for v in obj.MediaBox]))
             if not self._catalog:
+                _declare_condition(source, self.condition)
                 for key in ("/OutputIntents", "/Lang", "/MarkInfo", "/ViewerPreferences"):
                     if key in source.Root:
                         self._catalog[key] = copier.value(source.Root[key])
@@ -363,8 +364,6 @@ class SchoolsFile:
         if "/Metadata" in catalog:
             catalog["/Metadata"] = b"%d 0 R" % self._metadata(catalog["/Metadata"], title,
                                                               identifier)
-        if self.condition is not None and "/OutputIntents" in catalog:
-            catalog["/OutputIntents"] = self._intents(catalog["/OutputIntents"])
         root = self._object(b"<</Type/Catalog/Pages %d 0 R/Outlines %d 0 R/PageMode/UseOutlines"
                             % (self.pages_root, outlines)
                             + b"".join(k.encode() + b" " + v for k, v in catalog.items())
@@ -406,24 +405,6 @@ class SchoolsFile:
         derived = uuid.uuid5(uuid.NAMESPACE_OID, identifier.hex())
         xmp = re.sub(rb"xmp\.did:[0-9a-fA-F-]{36}", b"xmp.did:" + str(derived).encode(), xmp)
         return self._stream(xmp, b"/Type/Metadata/Subtype/XML")
-
-    def _intents(self, serialized: bytes) -> bytes:
-        """The output intent's condition entries for the embedded profile."""
-        assert self.condition is not None
-        condition = self.condition
-        fields = {"/OutputConditionIdentifier": condition.identifier,
-                  "/OutputCondition": condition.condition, "/Info": condition.info}
-        if condition.registry:
-            fields["/RegistryName"] = condition.registry
-        for key, text in fields.items():
-            value = String(text).unparse()
-            pattern = re.escape(key.encode()) + rb"\s*(\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>)"
-            if re.search(pattern, serialized):
-                serialized = re.sub(pattern, lambda _m, k=key.encode(), v=value: k + b" " + v,
-                                    serialized, count=1)
-            else:
-                serialized = serialized.replace(b"<<", b"<<" + key.encode() + b" " + value, 1)
-        return serialized
 
 
 @dataclass
@@ -770,14 +751,20 @@ def finish(pdf: Pdf, condition: OutputCondition | None, crop_marks: bool, links:
             page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
             page.contents_add(pdf.make_stream(b"\nQ\n" + _crop_marks(trim, bleed)),
                               prepend=False)
-    if condition is not None and "/OutputIntents" in pdf.Root:
-        intent = pdf.Root.OutputIntents[0]
-        intent.OutputConditionIdentifier = String(condition.identifier)
-        intent.OutputCondition = String(condition.condition)
-        intent.Info = String(condition.info)
-        if condition.registry:
-            intent.RegistryName = String(condition.registry)
+    _declare_condition(pdf, condition)
     _derive_document_id(pdf, identifier)
+
+
+def _declare_condition(pdf: Pdf, condition: OutputCondition | None) -> None:
+    """The output intent names the condition the embedded ICC profile is made for."""
+    if condition is None or "/OutputIntents" not in pdf.Root:
+        return
+    intent = pdf.Root.OutputIntents[0]
+    intent.OutputConditionIdentifier = String(condition.identifier)
+    intent.OutputCondition = String(condition.condition)
+    intent.Info = String(condition.info)
+    if condition.registry:
+        intent.RegistryName = String(condition.registry)
 
 
 def _derive_document_id(pdf: Pdf, identifier: bytes) -> None:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from flyer.model import Campaign, Contact, School
 from flyer.qr import QUIET_ZONE, mailto_uri, qr_modules, qr_png_data_uri
+from flyer.templates import fill
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -80,7 +81,7 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str],
         "mailto": mailto,
         "qr_payload": mailto,
         "qr_src": qr_png_data_uri(mailto) if mailto else None,
-        "qr_alt": strings["qr_alt"].format(email=email) if email else None,
+        "qr_alt": fill(strings["qr_alt"], {"email": email}, key="qr_alt") if email else None,
         "highlight": highlight,
     }
 
@@ -100,7 +101,8 @@ def school_context(school: School, lang: str, strings: dict[str, str]) -> dict[s
         "mailto": mailto,
         "qr_payload": mailto,
         "qr_src": qr_png_data_uri(mailto) if mailto else None,
-        "qr_alt": strings["qr_alt"].format(email=school.email) if school.email else None,
+        "qr_alt": (fill(strings["qr_alt"], {"email": school.email}, key="qr_alt")
+                   if school.email else None),
     }
 
 
@@ -164,5 +166,5 @@ def make_context(
         # The recto leaves room at the bottom for a school block drawn over it.
         "school_slot": school_slot,
         "updated": updated.isoformat(),
-        "updated_text": strings["updated"].format(date=f"{updated:%d/%m/%Y}"),
+        "updated_text": fill(strings["updated"], {"date": f"{updated:%d/%m/%Y}"}, key="updated"),
     }
