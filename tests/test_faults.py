@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from flyer.build import BuildOptions, build
 from flyer.cli import app
 from flyer.errors import FlyerError
-from flyer.write import JOURNAL, MANIFEST
+from flyer.write import JOURNAL, MANIFEST, recover
 
 ROOT = Path(__file__).resolve().parent.parent
 FLYER = [sys.executable, "-c", "from flyer.cli import main; main()"]
@@ -60,7 +60,12 @@ def test_no_worker_outlives_flyer(tmp_path: Path, how: int) -> None:
         if process.is_running():
             process.kill()
     assert code in (-signal.SIGKILL, 130), code  # stopped mid-render, not finished
-    assert not list((tmp_path / "out").rglob("*.pdf"))
+    out = tmp_path / "out"
+    published = [p for p in out.rglob("*.pdf") if ".flyer-staging-" not in str(p)]
+    assert not published
+    # What a SIGKILL leaves behind is staging only, which the next run removes.
+    recover(out)
+    assert not list(out.glob(".flyer-staging-*"))
 
 
 def _killed_mid_rename(out: Path) -> tuple[list[str], Path]:

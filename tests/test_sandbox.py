@@ -265,3 +265,51 @@ def test_build_with_costly_poster_exits_2_naming_it(
     assert f"{layouts_copy / 'poster.html'}:3: opération trop coûteuse" in result.stderr
     assert time.perf_counter() - start < 60  # the leaflet and letter are laid out first
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pdf"))
+
+
+# Every hostile layout of the issue, through the command line, as a person would run it.
+ATTACKS = {
+    "poster_nested_loops.html": "poster.html",
+    "poster_string_repeat.html": "poster.html",
+    "poster_power_tower.html": "poster.html",
+    "poster_lipsum.html": "poster.html",
+    "poster_division_by_zero.html": "poster.html",
+    "poster_huge_range.html": "poster.html",
+    "poster_latin1.html": "poster.html",
+    "i18n_fr_qr_alt_huge_width.yaml": "i18n/fr.yaml",
+    "i18n_fr_qr_alt_python_internals.yaml": "i18n/fr.yaml",
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(ATTACKS))
+def test_every_hostile_layout_ends_fast_with_exit_2_naming_its_file(
+    tmp_path: Path, layouts_copy: Path, fixture: str,
+) -> None:
+    target = layouts_copy / ATTACKS[fixture]
+    shutil.copy(HOSTILE / fixture, target)
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["build", "--data", str(ROOT / "data"), "--layouts",
+                                      str(layouts_copy), "--out", str(tmp_path / "out")])
+    assert time.perf_counter() - start < 60
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output + result.stderr
+    assert str(target) in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.allow_weasyprint_warnings
+def test_an_svg_bomb_in_a_poster_ends_fast_with_exit_2_naming_it(
+    tmp_path: Path, layouts_copy: Path,
+) -> None:
+    shutil.copy(HOSTILE / "svg_use_bomb.svg", layouts_copy / "bomb.svg")
+    poster = layouts_copy / "poster.html"
+    poster.write_text(poster.read_text(encoding="utf-8").replace(
+        "{% block body %}", '{% block body %}<img src="bomb.svg" alt="">'), encoding="utf-8")
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["build", "--data", str(ROOT / "data"), "--layouts",
+                                      str(layouts_copy), "--out", str(tmp_path / "out")])
+    assert time.perf_counter() - start < 60
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.stderr.split())
+    assert f"{poster}: ressource refusée" in flat and "bomb.svg" in flat
+    assert not (tmp_path / "out").exists()

@@ -880,8 +880,14 @@ class Workshop:
                 **extra: Any) -> tuple[str, Any]:
         html = _html(self.env, self.work.options, self.work.campaign, spec, profile, lang,
                      self._strings(lang), fit=fit, **extra)
-        document = self.renderer.render_document(html, page_rule(spec, profile),
-                                                 self.work.icc.get(profile.name))
+        try:
+            document = self.renderer.render_document(html, page_rule(spec, profile),
+                                                     self.work.icc.get(profile.name))
+        except FlyerError as exc:
+            # Said at the template that asked for it.
+            template = self.work.options.layouts / spec.template
+            raise FlyerError(problems=[p if p.path is not None else replace(p, path=template)
+                                       for p in exc.problems]) from None
         return html, document
 
     def _fitted(self, spec: DocumentSpec, profile: ProfileSpec, lang: str, **extra: Any

@@ -52,7 +52,7 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False)
         self.roots = [root.resolve() for root in roots]
         self.max_bytes = max_bytes
-        self.refused: list[str] = []
+        self.refused: list[tuple[str, str]] = []  # (URL as shown, why), in order
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         scheme = urlsplit(url).scheme.lower()
@@ -137,7 +137,7 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
 
     def _refuse(self, url: str, why: str) -> Any:
         shown = url if len(url) < 120 else url[:117] + "…"
-        self.refused.append(shown)
+        self.refused.append((shown, why))
         LOGGER.warning("ressource refusée : %s (%s)", shown, why)
         raise RefusedURL(f"{shown}: {why}")
 

@@ -163,6 +163,7 @@ class Renderer:
         from weasyprint.urls import URLFetchingError
 
         base_url = self.layouts.resolve().as_uri() + "/"
+        refusals = len(self.fetcher.refused)
         sheets = []
         if page_rule:
             if page_rule not in self._sheets:
@@ -202,6 +203,13 @@ class Renderer:
                      **options)
         self._keep(messages)
         self._drop_attachments(document)
+        missing = self.fetcher.refused[refusals:]
+        if missing:
+            # An image, font or stylesheet the layout asks for and cannot have: printed
+            # without it, the page would not be what the layout meant.
+            raise FlyerError(problems=[
+                Problem(f"ressource refusée : {url} ({why}) ; la page ne peut pas être mise "
+                        "en page sans elle", None) for url, why in dict.fromkeys(missing)])
         return document
 
     def _drop_attachments(self, document: Document) -> None:
