@@ -200,7 +200,6 @@ def test_a_list_too_long_for_the_a5_even_at_its_last_step_is_refused_with_its_si
     assert set(skipped) == {"leaflet-a5-fr.pdf"}
     why = skipped["leaflet-a5-fr.pdf"]
     assert "ne tient pas sur 2 page(s)" in why and "dépasse d'environ" in why, why
-    assert "normal puis flow puis tight puis tighter" in why
     assert "raccourcissez des descriptions ou retirez un service" in why
     assert "(10 pt)" in why
     assert not (out / "leaflet-a5-fr.pdf").exists()
