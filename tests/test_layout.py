@@ -76,8 +76,11 @@ def _lines(path: Path) -> list[str]:
     return [line.strip() for line in re.split(r"[\r\n]+", pdfread.text(path)) if line.strip()]
 
 
-def _overlap(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _overlap(a: Box, code: Box, clear: float = 0.5) -> bool:
+    """Whether a character's box comes within `clear` mm of a code's box (its white margin
+    included): text touching that margin makes decoders see a code that is not there."""
+    return (a[0] < code[2] + clear and code[0] - clear < a[2]
+            and a[1] < code[3] + clear and code[1] - clear < a[3])
 
 
 # Builds -----------------------------------------------------------------------------------
