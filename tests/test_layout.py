@@ -153,6 +153,21 @@ def test_the_address_sits_right_under_the_phone_on_every_card(seed: Path, name: 
     assert max(gaps) < 10, gaps  # the next line under the phone, not at the bottom after a gap
 
 
+def test_an_address_longer_than_its_line_stays_under_the_phone_too(
+        hostile_lengths: tuple[Path, BuildResult]) -> None:
+    """A float would push it below the code (WeasyPrint moves a line whose first word does
+    not fit beside a float): the code is placed in the corner instead."""
+    path = hostile_lengths[0] / "leaflet-fr.pdf"
+    gaps = []
+    for phone, start in (("056/39 16 20", "cpms"), ("056/86 03 09", "secretariat")):
+        [(page, number)] = _find(path, phone)
+        first = min((box for at, box in _find(path, start) if at == page  # same card:
+                     and box[1] > number[1] and number[0] - 20 < box[0] < number[0]),
+                    key=lambda box: box[1])
+        gaps.append(round(first[3] - number[3], 1))
+    assert gaps[0] == gaps[1], gaps
+
+
 def test_on_a5_the_address_sits_under_the_code_on_every_card(seed: Path) -> None:
     """An A5 card's text column beside a 20 mm code cannot hold most addresses: every
     address goes under the code, full width, at the same distance from it."""
