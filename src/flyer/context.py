@@ -59,6 +59,15 @@ def qr_size_mm(payloads: list[str], min_symbol_mm: float) -> float:
     return math.ceil(min_symbol_mm * max(ratios) * 10) / 10
 
 
+def quiet_zone_mm(payload: str | None, size_mm: float) -> float:
+    """The width of the white margin around a code printed `size_mm` wide (quiet zone
+    included): a layout that aligns the code's dark modules with an edge needs it, and
+    it differs between codes of one size (a shorter address has fewer, larger modules)."""
+    if not payload:
+        return 0.0
+    return round(size_mm * QUIET_ZONE / (qr_modules(payload) + 2 * QUIET_ZONE), 2)
+
+
 def contact_context(contact: Contact, lang: str, strings: dict[str, str],
                     highlight: bool = False) -> dict[str, Any]:
     """One service as every layout shows it: a card, a table row, the reader's contact."""
@@ -131,6 +140,11 @@ def make_context(
     payloads = [c["qr_payload"] for c in contacts if c["qr_payload"]]
     if school and school.get("qr_payload"):
         payloads.append(school["qr_payload"])
+    size = qr_size_mm(payloads, document.qr_min_mm)
+    for c in contacts:
+        c["qr_quiet_mm"] = quiet_zone_mm(c["qr_payload"], size)
+    if school:
+        school = {**school, "qr_quiet_mm": quiet_zone_mm(school.get("qr_payload"), size)}
     updated = campaign.contacts.updated
     chosen = next((c for c in contacts if c["highlight"]), None)
     return {
@@ -155,7 +169,7 @@ def make_context(
             "person": typeset(person, lang) if person else None,
             "date": f"{date:%d/%m/%Y}" if date else None,
         },
-        "qr_size_mm": qr_size_mm(payloads, document.qr_min_mm),
+        "qr_size_mm": size,
         # A school's own block (--schools): name, contact person, phone, email.
         "school": school,
         # Which pages a two-sided layout renders: a batch lays out the shared verso once.
