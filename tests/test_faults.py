@@ -49,9 +49,9 @@ def test_no_worker_outlives_flyer(tmp_path: Path, how: int) -> None:
                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:
-        workers = _workers(process, time.monotonic() + 30)
-        assert workers, "no worker was started"
+        assert _workers(process, time.monotonic() + 30), "no worker was started"
         time.sleep(1)
+        workers = process.children(recursive=True)  # every worker by now
         process.send_signal(how)
         code = process.wait(timeout=30)
         _, alive = psutil.wait_procs(workers, timeout=10)
