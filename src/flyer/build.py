@@ -1137,12 +1137,12 @@ def _fit_message(spec: DocumentSpec, lang: str, document: Any, fit: tuple[str, .
     from flyer.fit import overflow_mm
 
     extra = overflow_mm(document, spec.pages)
-    tried = " puis ".join(("normal", *fit)) if fit else "normal"
-    return (f"{label} ne tient pas sur {spec.pages} page(s), même resserré ({tried}) : il "
-            f"dépasse d'environ {extra:.0f} mm sur une page de plus. Pour qu'il tienne, "
-            "raccourcissez des descriptions ou retirez un service (ou raccourcissez la "
-            "lettre) ; la taille du texte ne descend pas sous le minimum d'impression "
-            f"({spec.text_min_pt:g} pt)")
+    tightened = (f"même resserré au maximum ({len(fit)} étape(s) de mise en page plus "
+                 "serrée)") if fit else "dans sa mise en page"
+    return (f"{label} ne tient pas sur {spec.pages} page(s), {tightened} : il dépasse "
+            f"d'environ {extra:.0f} mm sur une page de plus. Pour qu'il tienne, raccourcissez "
+            "des descriptions ou retirez un service (ou raccourcissez la lettre) ; la taille "
+            f"du texte ne descend pas sous le minimum d'impression ({spec.text_min_pt:g} pt)")
 
 
 def dump_key_material(plan_: Plan) -> str:
