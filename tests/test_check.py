@@ -158,3 +158,63 @@ def test_build_check_accepts_an_address_repeated_on_the_front_for_the_readers_co
     assert len(qr_rows) == 10 and all(r.ok for r in qr_rows)
     leaflet = next(r for r in qr_rows if r.file.endswith("/leaflet-fr.pdf"))
     assert "p.2" in leaflet.found and "mailto:" in leaflet.found
+
+
+# `flyer check` as a person reads it ------------------------------------------------------
+def test_passing_files_give_one_line_each_and_a_total(
+        seed_build: tuple[Path, BuildResult], monkeypatch: pytest.MonkeyPatch) -> None:
+    out = seed_build[0]
+    monkeypatch.chdir(out.parent)
+    result = runner.invoke(app, ["check", out.name], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 13  # 12 files, one line each, and the total
+    assert lines[0].startswith(f"prêt  {out.name}/")  # paths relative to where it is run
+    assert "10 adresses sur 10 ont leur code" in result.output
+    assert lines[-1] == "12 fichier(s), " + lines[-1].split(", ", 1)[1]
+    verbose = runner.invoke(app, ["check", "--verbose", out.name], env={"COLUMNS": "250"})
+    total = int(verbose.output.split("12 fichier(s), ")[1].split()[0])
+    assert "Tous les contrôles" in verbose.output
+    assert verbose.output.count("│ OK ") == total  # one row per check of every file
+
+
+def test_failures_come_first_and_name_which_school_file(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """Two schools' leaflet-fr.pdf must be told apart: the path is relative, not a name."""
+    out = tmp_path / "out"
+    build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out, langs=("fr",),
+                       schools=ROOT / "data/examples/schools.csv"))
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", "--profile", "press", "out/schools"],
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert first.startswith("ÉCHEC out/schools/") and "/leaflet-fr.pdf" in first
+
+
+def test_a_quoted_glob_is_expanded_as_windows_cmd_passes_it(
+        seed_build: tuple[Path, BuildResult]) -> None:
+    pattern = str(seed_build[0] / "poster-*.pdf")
+    result = runner.invoke(app, ["check", pattern], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "2 fichier(s)" in result.output
+
+
+def test_a_missing_file_gets_the_closest_names_and_exit_2(
+        seed_build: tuple[Path, BuildResult]) -> None:
+    result = runner.invoke(app, ["check", str(seed_build[0] / "leaflet-fr.pfd")],
+                           env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "fichier introuvable ; vouliez-vous dire" in flat and "leaflet-fr.pdf" in flat
+    assert "Errno" not in flat and "FileNotFoundError" not in flat
+
+
+def test_an_unknown_profile_lists_the_choices_and_writes_nothing_said(
+        seed_build: tuple[Path, BuildResult]) -> None:
+    result = runner.invoke(app, ["check", "--profile", "imprimeur",
+                                 str(seed_build[0] / "poster-fr.pdf")])
+    assert result.exit_code == 2
+    assert "office, press, web" in result.output
+    assert "rien n'a été écrit" not in result.output

@@ -66,3 +66,28 @@ def test_a_css_mistake_in_a_layout_is_a_warning_naming_the_file(
     flat = " ".join(result.output.split())
     line = len(base.read_text(encoding="utf-8").splitlines())
     assert f"Attention : {base}:{line}: propriété CSS inconnue, règle ignorée : colr: red" in flat
+
+
+def test_lang_and_for_accept_any_case_and_spaces(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--lang", " FR ", "--for", "  la PASSERELLE ",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "for" / "la-passerelle" / "letter-fr.pdf").is_file()
+    assert not list(tmp_path.rglob("*-nl.pdf"))
+
+
+def test_a_bad_date_gets_a_french_message_with_an_example(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--date", "31/02/2026", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert "--date" in flat and "31/02/2026" in flat and "par exemple 13/09/2016" in flat
+    assert "Traceback" not in result.output and not any(tmp_path.iterdir())
+
+
+def test_from_another_folder_flyer_says_where_it_looked_and_what_to_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["build"], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert f"cherché dans {tmp_path / 'layouts'}" in flat and "--layouts" in flat

@@ -202,3 +202,25 @@ def test_school_leaflet_with_longer_text_still_fits(
     assert len(pdfread.page_sizes_mm(merged)) == 2
     assert pdfread.chars_outside(merged, COMPACT_MARGINS["leaflet"]) == []
     assert pdfread.squash("Mme Exemple-Modèle") in pdfread.squash(pdfread.text(merged))
+
+
+def test_a_french_description_in_the_dutch_edition_is_marked_french(tmp_path: Path) -> None:
+    """Hyphenated and read aloud as French ("situati-on" was Dutch rules on French text),
+    and the build says which descriptions are missing in Dutch."""
+    from flyer.build import BuildOptions, plan
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    contacts = data / "contacts.yaml"
+    text = contacts.read_text(encoding="utf-8")
+    dutch = "      nl: kan je psychologische steun en juridisch advies geven.\n"
+    assert dutch in text
+    contacts.write_text(text.replace(dutch, ""), encoding="utf-8")
+    planned = plan(BuildOptions(data=data, layouts=ROOT / "layouts", out=tmp_path / "out",
+                                langs=("nl",), profiles=("office", "web")))
+    html = next(h for h in planned.html.values() if 'lang="nl"' in h and "card" in h)
+    assert ('<p class="description" lang="fr">peut te proposer un soutien psychologique'
+            in html)
+    assert html.count('lang="fr"') == 1  # only the one that falls back
+    said = [str(w) for w in planned.warnings]
+    assert any("description en « nl » manquante pour : La Passerelle" in w for w in said)

@@ -286,3 +286,28 @@ def test_press_school_leaflets_are_pdf_x4_that_flyer_check_accepts(tmp_path: Pat
             trim = [float(v) for v in page.obj.TrimBox]
             media = [float(v) for v in page.mediabox]
             assert media[0] < trim[0] - 3 * 72 / 25.4  # room for bleed and crop marks
+
+
+def test_a_school_removed_from_the_list_loses_its_leaflet_and_nothing_else(
+        tmp_path: Path) -> None:
+    """Its leaflet from the earlier run would be printed with the others: it goes, with its
+    folder; a person's own file in the output folder stays."""
+    schools = tmp_path / "ecoles.csv"
+    rows = (ROOT / "data/examples/schools.csv").read_text(encoding="utf-8").splitlines()
+    schools.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    options = BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
+                           langs=("fr",), schools=schools)
+    build(options)
+    (out / "mes-notes.txt").write_text("à garder", encoding="utf-8")
+    gone = out / TILLEULS / "leaflet-fr.pdf"
+    assert gone.is_file()
+    schools.write_text("\n".join(r for r in rows if "Tilleuls" not in r) + "\n",
+                       encoding="utf-8")
+    result = build(options)
+    assert result.removed == [gone]
+    assert not gone.parent.exists()
+    assert (out / BEAU_SITE / "leaflet-fr.pdf").is_file()
+    assert (out / "mes-notes.txt").read_text(encoding="utf-8") == "à garder"
+    assert [t for t, _ in pdfread.bookmarks(out / "schools-fr.pdf")][0] == \
+        "Athénée fictif du Beau-Site"

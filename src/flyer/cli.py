@@ -54,7 +54,15 @@ def err() -> Console:
 
 def reports_user_errors(func: F) -> F:
     """A `FlyerError` → its problems on stderr and exit 2; Ctrl-C → what was written."""
+    return _reporting(func, writes=True)
 
+
+def reports_check_errors(func: F) -> F:
+    """`reports_user_errors` for a command that writes nothing (`flyer check`)."""
+    return _reporting(func, writes=False)
+
+
+def _reporting(func: F, writes: bool) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from flyer.write import Interrupted
@@ -62,7 +70,7 @@ def reports_user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FlyerError as exc:
-            show_problems(exc)
+            show_problems(exc, writes)
             raise typer.Exit(2) from None
         except Interrupted as exc:
             err().print("Interrompu — les fichiers étaient déjà tous écrits." if exc.committed
@@ -86,10 +94,11 @@ def reports_user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def show_problems(exc: FlyerError) -> None:
+def show_problems(exc: FlyerError, writes: bool = True) -> None:
     count = len(exc.problems)
     title = "Erreur" if count <= 1 else f"{count} erreurs"
-    err().print(f"[bold red]{title} — rien n'a été écrit.[/]")
+    err().print(f"[bold red]{title} — rien n'a été écrit.[/]" if writes
+                else f"[bold red]{title} :[/]")
     for problem in exc.problems:
         err().print(str(problem), markup=False, highlight=False, soft_wrap=True)
 
@@ -338,7 +347,7 @@ def _report_schools(result: BuildResult) -> None:
 
 
 @app.command("check")
-@reports_user_errors
+@reports_check_errors
 def check_command(
     files: Annotated[list[Path], typer.Argument(
         help="Fichiers PDF ou dossiers à contrôler (les PDF qu'ils contiennent).")],
