@@ -149,8 +149,16 @@ def test_staging_left_by_a_run_killed_while_rendering_is_removed(tmp_path: Path)
     assert not (tmp_path / "a.pdf").exists()
 
 
+@pytest.mark.parametrize("other_thread", [False, True])
 def test_ctrl_c_during_the_renames_waits_for_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_thread: bool) -> None:
+    """Also with another thread running (watch, the web app): a blocked signal mask would
+    let the signal in through that thread."""
+    import threading
+
+    stop = threading.Event()
+    if other_thread:
+        threading.Thread(target=stop.wait, daemon=True).start()
     names = [f"s{i}.pdf" for i in range(4)]
     _commit(tmp_path, {n: b"old" for n in names})
     real = os.replace
@@ -169,6 +177,7 @@ def test_ctrl_c_during_the_renames_waits_for_them(
         output.stage(tmp_path / name, b"new", "office|fr|documents")
     with pytest.raises(KeyboardInterrupt):
         output.commit({"office|fr|documents"})
+    stop.set()
     assert output.committed
     assert [(tmp_path / n).read_bytes() for n in names] == [b"new"] * 4
 

@@ -74,25 +74,23 @@ def os_error(exc: OSError, path: Path) -> FlyerError:
 
 @contextlib.contextmanager
 def deferred_signals() -> Iterator[None]:
-    """Ctrl-C and SIGTERM arrive after the block, not in the middle of its renames."""
+    """Ctrl-C and SIGTERM arrive after the block, not in the middle of its renames.
+
+    Python handlers that only take note, rather than a blocked signal mask: a process with
+    other threads (watch, the web app, a pool's feeder) would receive a blocked signal on
+    one of them, and Python would still raise in the main thread at once.
+    """
     if threading.current_thread() is not threading.main_thread():
-        yield  # signals are only ever delivered to the main thread
+        yield  # signals are handled by the main thread, which is not renaming
         return
-    wanted = {signal.SIGINT} | ({signal.SIGTERM} if hasattr(signal, "SIGTERM") else set())
-    if hasattr(signal, "pthread_sigmask"):
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-        try:
-            yield
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        return
-    received: list[int] = []  # pragma: no cover - Windows
-    handlers = {number: signal.signal(number, lambda n, _f: received.append(n))
+    wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    received: list[int] = []
+    previous = {number: signal.signal(number, lambda n, _f: received.append(n))
                 for number in wanted}
     try:
         yield
     finally:
-        for number, handler in handlers.items():
+        for number, handler in previous.items():
             signal.signal(number, handler)
         if received:
             raise KeyboardInterrupt
