@@ -218,3 +218,16 @@ def test_an_unknown_profile_lists_the_choices_and_writes_nothing_said(
     assert result.exit_code == 2
     assert "office, press, web" in result.output
     assert "rien n'a été écrit" not in result.output
+
+
+def test_addresses_broken_over_two_lines_are_still_found() -> None:
+    """The layout breaks a long address after its @ or before a dot: the check that every
+    printed address has its code must still see it."""
+    from flyer.check import printed_addresses
+
+    text = ("Tél. 056/34 60 83\r\nlapasserellemouscron@\r\ngmail.com\r\nLe pôle\r\n"
+            "secretariat.prevention\r\n.familles@mouscron.be\r\nfin. Autre ligne\r\n"
+            "dir.cpms.cf.taumat@psec\u200b.cfwb.be")
+    assert printed_addresses(text) == ["lapasserellemouscron@gmail.com",
+                                       "secretariat.prevention.familles@mouscron.be",
+                                       "dir.cpms.cf.taumat@psec.cfwb.be"]

@@ -91,3 +91,12 @@ def test_from_another_folder_flyer_says_where_it_looked_and_what_to_pass(
     assert result.exit_code == 2
     flat = " ".join(result.output.split())
     assert f"cherché dans {tmp_path / 'layouts'}" in flat and "--layouts" in flat
+
+
+def test_date_today_is_today(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from flyer.cli import parse_cli_date
+
+    assert parse_cli_date(" Aujourd'hui ") == dt.date.today()
+    assert parse_cli_date("01/12/2026") == dt.date(2026, 12, 1)

@@ -39,6 +39,16 @@ EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 TEL = re.compile(r"^tel:(?:\+\d{6,15}|\d{3,6})$")
 
 
+def printed_addresses(text: str) -> list[str]:
+    """The e-mail addresses in a page's extracted text, also those the layout broke over
+    two lines (after the @, before a dot: `name@` / `domain.be`, `first` / `.last@…`)."""
+    text = text.replace("\u200b", "").replace("\u00ad", "")
+    text = re.sub(r"@\s*\n\s*", "@", text)
+    text = re.sub(r"(?<=[\w-])\s*\n\s*(?=\.[\w.%+-]*@)", "", text)
+    text = re.sub(r"(?<=@[\w.-])\s*\n\s*(?=\.[\w-])", "", text)
+    return EMAIL.findall(text)
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """One row of the preflight report."""
@@ -822,7 +832,7 @@ class _QrScan:
                            _distance(p.top_left, p.bottom_left))
                 self.smallest = min(self.smallest, side * 25.4 / dpi)
         self.addresses |= {unquote(p.removeprefix("mailto:")) for p in payloads}
-        self.printed.update((a, index) for a in EMAIL.findall(text))
+        self.printed.update((a, index) for a in printed_addresses(text))
         if payloads:
             self.rows.append(f"p.{index} ({dpi} dpi) : {len(payloads)} "
                              f"({', '.join(sorted(payloads)[:2])}…)")

@@ -131,7 +131,8 @@ For = Annotated[str | None, typer.Option(
 Person = Annotated[str | None, typer.Option(
     help="Personne de contact imprimée dans le cadre de la lettre (« Mme Dupont »).")]
 DateOption = Annotated[str | None, typer.Option(
-    "--date", help="Date imprimée dans le cadre de la lettre : 2026-12-01 ou 01/12/2026.")]
+    "--date", help="Date imprimée dans le cadre de la lettre : 01/12/2026, 2026-12-01 ou "
+    "aujourd'hui.")]
 
 
 @app.callback()
@@ -151,12 +152,21 @@ def _langs(value: str) -> tuple[str, ...]:
     return () if value.strip().lower() in ("all", "") else _split(value)
 
 
+# `--date aujourd'hui`: the letter handed out today, without looking up the date.
+TODAY_WORDS = ("aujourd'hui", "aujourdhui", "aujourd’hui", "today", "vandaag")
+
+
 def parse_cli_date(value: str | None) -> dt.date | None:
-    """`--date` as people type it (the data's own date reader); a mistake gets an example."""
+    """`--date` as people type it (the data's own date reader, or « aujourd'hui »); a
+    mistake gets an example."""
     if value is None or not value.strip():
         return None
+    import datetime as dt
+
     from flyer.model import parse_date
 
+    if value.strip().casefold() in TODAY_WORDS:
+        return dt.date.today()
     try:
         return parse_date(value)
     except ValueError as exc:
