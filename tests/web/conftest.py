@@ -33,9 +33,16 @@ def hash_of(html: str) -> str:
     return match.group(1)
 
 
+@pytest.fixture(scope="session")
+def shared_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One server folder for the session: a build is named by the hash of what it reads,
+    so tests with the same data share it, as two people of one server would."""
+    return tmp_path_factory.mktemp("serve-out")
+
+
 @pytest.fixture
-def config(data_copy: Path, tmp_path: Path) -> ServeConfig:
-    return ServeConfig(data=data_copy, layouts=ROOT / "layouts", out=tmp_path / "out")
+def config(data_copy: Path, shared_out: Path) -> ServeConfig:
+    return ServeConfig(data=data_copy, layouts=ROOT / "layouts", out=shared_out)
 
 
 @pytest.fixture

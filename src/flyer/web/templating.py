@@ -51,8 +51,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "token": form_token(request.session),
         "logged_in": bool(request.session.get("user")),
         "login_required": state.config.password is not None,
-        "partial": request.headers.get("hx-request") == "true"
-        and request.headers.get("hx-boosted") != "true",
+        # The messages a page may show; a route sets the ones that apply.
+        "saved": False, "restored": None, "refused": False, "conflict": False,
+        "changed": False, "draft": False,
         **(context or {}),
     }
     html = environment().get_template(name).render(page)
