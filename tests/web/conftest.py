@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-# Starlette 1.x suggests httpx2 for its test client; httpx (in pyproject) works the same.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-from starlette.testclient import TestClient  # noqa: E402
-
 from flyer.web.app import create_app
 from flyer.web.server import ServeConfig
+
+# Starlette 1.x suggests httpx2 for its test client; httpx (in pyproject) works the same.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "http://127.0.0.1:8000"

@@ -9,13 +9,12 @@ import re
 import time
 import zipfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from flyer.web.server import ServeConfig
-from tests.web.conftest import BASE_URL, ROOT, hash_of, token_of
+from tests.web.conftest import ROOT, hash_of, token_of
 
 
 def page(response: object) -> str:

@@ -94,7 +94,7 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     # A CSP violation or a failed script shows here: the pages must have none. (A refused
-    # save answers 409 or 422, a wrong password 401, which Chromium notes too: that one is expected.)
+    # save answers 409 or 422, a wrong password 401: Chromium notes those, as expected.)
     unexpected = [e for e in errors if not re.search(r"status of (401|409|422)\b", e)]
     assert unexpected == []
 
