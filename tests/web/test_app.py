@@ -183,6 +183,7 @@ def test_a_refused_phone_is_shown_next_to_its_field_and_nothing_is_written(
     assert 'value="056/39 16"' in response.text
     assert "« 056/39 16 » n'est pas un numéro belge valide" in page(response)
     assert 'aria-invalid="true"' in response.text
+    assert re.search(r'id="service-1-phone"[^>]*autofocus', response.text)  # focus goes there
     assert path.read_bytes() == before
     assert not (config.data / ".history").exists()
 

@@ -215,7 +215,7 @@ def test_a_cpms_worker_prepares_a_letter(server: Server, page: Page, screens: Pa
     cpms = page.get_by_role("region", name="Pour les CPMS")
     link = cpms.get_by_role("link", name="Télécharger letter-nl.pdf")
     expect(link).to_be_visible(timeout=BUILD_TIMEOUT)
-    cpms.scroll_into_view_if_needed()
+    cpms.evaluate("card => card.scrollIntoView()")
     wait_images(page)
     page.screenshot(path=screens / "documents-cpms.png")
     with page.expect_download() as download:

@@ -257,6 +257,18 @@ def _card(request: Request, slug: str) -> tuple[views.Card, CpmsChoice | None]:
                            "/telecharger/cpms", choice.query), choice
 
 
+def _data_warnings(config: ServeConfig) -> tuple[list[str], list[str]]:
+    """(warnings, problems) about data/ as the pipeline's loader sees it: the stale date,
+    a translation not reviewed… known before any document is built."""
+    from flyer.load import load_campaign
+
+    try:
+        campaign = load_campaign(config.data)
+    except FlyerError as exc:
+        return [], [forms.problem_text(p) for p in exc.problems]
+    return [views.readable(w.message) for w in campaign.warnings], []
+
+
 async def home(request: Request) -> Response:
     config = _config(request)
     cards = {}
@@ -264,10 +276,10 @@ async def home(request: Request) -> Response:
     for slug in views.AUDIENCES:
         cards[slug], found = _card(request, slug)
         choice = choice or found
-    warnings = list(dict.fromkeys(w for card in cards.values() for w in card.warnings))
+    warnings, problems = await asyncio.to_thread(_data_warnings, config)
     return render(request, "documents.html", {
         "cards": cards, "choice": choice, "names": _service_names(config),
-        "langs": _languages(config), "warnings": warnings})
+        "langs": _languages(config), "warnings": warnings, "problems": problems})
 
 
 async def card(request: Request) -> Response:
@@ -275,9 +287,11 @@ async def card(request: Request) -> Response:
     if slug not in views.AUDIENCES:
         raise HTTPException(404)
     found, choice = _card(request, slug)
+    warnings, _ = await asyncio.to_thread(_data_warnings, _config(request))
     return render(request, "_card.html", {"card": found, "choice": choice,
                                           "names": _service_names(_config(request)),
-                                          "langs": _languages(_config(request))})
+                                          "langs": _languages(_config(request)),
+                                          "warnings": warnings})
 
 
 async def download(request: Request) -> Response:

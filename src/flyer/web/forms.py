@@ -169,7 +169,13 @@ def validate_services(form: ServicesForm, updated: dt.date, path: Path) -> bool:
         except FlyerError as exc:
             for problem in exc.problems:
                 _attach(service, problem)
-    if any(s.errors for s in form.services):
+    first = next(((index, s) for index, s in enumerate(form.services) if s.errors), None)
+    if first is not None:
+        index, service = first
+        name = next(f for f in SERVICE_FIELDS if f in service.errors)
+        if name == "description":
+            name = f"description-{form.langs[0] if form.langs else 'fr'}"
+        form.focus = f"service-{index}-{name}"  # where the person fixes it, said by its label
         return False
     if not form.services:
         form.errors.append("Il faut au moins un service : ajoutez-en un avant d'enregistrer.")
