@@ -35,10 +35,12 @@ BUILD_TIMEOUT = 180_000
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
+        # The browser's own words (the file picker's button) in French, as people see them.
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+                  "--disable-component-update", "--no-first-run", "--lang=fr-BE"],
+            env={**os.environ, "LANGUAGE": "fr_BE:fr", "LANG": "fr_BE.UTF-8"})
         yield chromium
         chromium.close()
 
@@ -186,6 +188,7 @@ def test_a_file_changed_on_disk_is_not_overwritten(server: Server, page: Page,
     expect(alert.get_by_role("link", name="rechargez la page")).to_have_attribute(
         "href", "/services")
     assert contacts.read_text(encoding="utf-8") == by_hand
+    wait_images(page)
     page.screenshot(path=screens / "services-conflit.png")
     alert.get_by_role("link", name="rechargez la page").click()
     expect(page.get_by_role("group", name="La Passerelle", exact=True)
