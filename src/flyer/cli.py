@@ -290,9 +290,10 @@ def serve(
     config = ServeConfig(data=data, layouts=layouts, out=out_dir, host=host, port=port,
                          password=read_password(password_file), open_browser=not no_browser)
     # Ctrl-C: uvicorn finishes the requests under way, then gives the signal back.
+    # (Plain print, flushed: the address must reach a terminal or a pipe at once.)
     with contextlib.suppress(KeyboardInterrupt):
-        run(config, say=lambda message: out.print(message, markup=False, highlight=False))
-    err.print("Arrêté.")
+        run(config, say=lambda message: print(message, flush=True))
+    print("Arrêté.", file=sys.stderr, flush=True)
 
 
 def main() -> None:

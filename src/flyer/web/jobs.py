@@ -127,6 +127,8 @@ def describe(written: Written, out: Path) -> tuple[str, str, str, str | None]:
     name = parts[-1]
     document = getattr(written, "document", None) or next(
         (d for d in DOCUMENTS if name.startswith(d + "-")), name.removesuffix(".pdf"))
+    if getattr(written, "imposed", False):
+        document += "-2up"  # the two-up sheets of the document: a file of their own here
     lang = getattr(written, "lang", None) or name.removesuffix(".pdf")[len(document) + 1:]
     profile = getattr(written, "profile", None) or (
         parts[0] if parts[0] in ("press", "web") and len(parts) > 1 else "office")
