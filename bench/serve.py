@@ -23,6 +23,7 @@ import contextlib
 import html
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -95,10 +96,12 @@ def wait_card(client: httpx.Client, slug: str, query: str = "") -> None:
 def save_to_preview(client: httpx.Client, saves: int) -> list[float]:
     times = []
     last = preview_image(client, client.get("/services").text)
-    for n in range(saves):
+    for _ in range(saves):
         fields = services_form(client.get("/services").text)
-        # A number never saved before: a new build, not one the cache already has.
-        fields["service-0-phone"] = f"056/39 {n // 100 + 10} {n % 100:02d}"
+        # A number never saved before (in this run or an earlier one): a new build, not
+        # one a cache already has.
+        digits = f"{random.randrange(10**5):05d}"
+        fields["service-0-phone"] = f"056/3{digits[0]} {digits[1:3]} {digits[3:]}"
         started = time.perf_counter()
         page = client.post("/services", data={**fields, "action": "save"},
                            follow_redirects=True, timeout=120).text
@@ -119,6 +122,7 @@ def tree_pss(process: psutil.Process) -> int:
 
 def concurrent_downloads(url: str, server: psutil.Process, count: int
                          ) -> tuple[list[float], float, int]:
+    nonce = random.randrange(10**9)  # people never asked for before: nothing is cached
     """(home page times, seconds until the last download, peak PSS in bytes)."""
     done = threading.Event()
     home: list[float] = []
@@ -138,7 +142,7 @@ def concurrent_downloads(url: str, server: psutil.Process, count: int
             time.sleep(0.1)
 
     def download(n: int) -> None:
-        query = urlencode({"service": "La Passerelle", "personne": f"Personne {n}",
+        query = urlencode({"service": "La Passerelle", "personne": f"Personne {nonce}-{n}",
                            "date": "2026-03-02", "langue": "fr"})
         with httpx.Client(base_url=url, timeout=600) as client:
             response = client.get(f"/telecharger/cpms/letter-fr.pdf?{query}")
