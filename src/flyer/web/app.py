@@ -147,7 +147,13 @@ async def _preview(request: Request, spec: Spec, view: str, wait: float = PREVIE
     key = builds.start(spec, PRIORITY_PREVIEW)
     with contextlib.suppress(TimeoutError, KeyError):
         await builds.wait(key, timeout=wait)
-    return _preview_block(builds, key, view, spec.langs[0] if spec.langs else "fr")
+    block = _preview_block(builds, key, view, spec.langs[0] if spec.langs else "fr")
+    previews: Previews = request.app.state.previews
+    for image in block["images"]:  # drawn while the page travels to the browser
+        found = builds.pdf(image["sha256"])
+        if found is not None:
+            previews.prepare(found[0], image["sha256"], image["page"], image["size"])
+    return block
 
 
 def _preview_block(builds: Builds, key: str, view: str, lang: str) -> dict[str, Any]:
@@ -167,6 +173,7 @@ def _preview_block(builds: Builds, key: str, view: str, lang: str) -> dict[str, 
         if entry is not None and page <= entry.pages:
             block["images"].append({
                 "url": f"/apercu/{entry.sha256}/{page}-{size}.png", "size": size,
+                "sha256": entry.sha256, "page": page,
                 "caption": caption, "alt": f"Aperçu : {caption.lower()}"})
     return block
 
@@ -415,13 +422,16 @@ async def services(request: Request) -> Response:
 async def _services_page(request: Request, form: forms.ServicesForm, path: Path, file_hash: str,
                          updated: dt.date | None, context: dict[str, Any], status: int = 200
                          ) -> Response:
-    config = _config(request)
-    spec = Spec(data=config.data, layouts=config.layouts, langs=(_languages(config)[0],))
-    preview = await _preview(request, spec, "services")
+    preview = await _preview(request, _services_spec(_config(request)), "services")
     return render(request, "services.html", {
         "form": form, "hash": file_hash, "updated": updated, "stale": _stale(updated),
         "today": dt.date.today(), "versions": store.versions(path), "preview": preview,
         "conflict": False, **context}, status=status)
+
+
+def _services_spec(config: ServeConfig) -> Spec:
+    """The build behind the services page's preview: the first language, office only."""
+    return Spec(data=config.data, layouts=config.layouts, langs=(_languages(config)[0],))
 
 
 async def _services_post(request: Request, path: Path) -> Response:
@@ -456,6 +466,8 @@ async def _services_post(request: Request, path: Path) -> Response:
         return await _conflict(request, form, path, expected, updated)
     log.info("%s enregistré (%d services) ; version précédente gardée dans %s/", path.name,
              len(form.services), store.HISTORY)
+    # The preview's build starts now, while the browser follows the redirect.
+    _builds(request).start(_services_spec(config), PRIORITY_PREVIEW)
     return RedirectResponse("/services?enregistre=1", status_code=303)
 
 

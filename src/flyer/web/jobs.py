@@ -547,9 +547,21 @@ class Previews:
         self._pending: dict[Path, asyncio.Future[None]] = {}
 
     async def png(self, pdf: Path, sha256: str, page: int, size: str) -> Path:
+        """The PNG of one page, drawn now unless it already is (or is being drawn)."""
+        target, pending = self._start(pdf, sha256, page, size)
+        if pending is not None:
+            await asyncio.shield(pending)
+        return target
+
+    def prepare(self, pdf: Path, sha256: str, page: int, size: str) -> None:
+        """Start drawing a page the browser is about to ask for."""
+        self._start(pdf, sha256, page, size)
+
+    def _start(self, pdf: Path, sha256: str, page: int, size: str
+               ) -> tuple[Path, asyncio.Future[None] | None]:
         target = self.folder / f"{sha256[:32]}-{page}-{size}.png"
         if target.is_file():
-            return target
+            return target, None
         pending = self._pending.get(target)
         if pending is None:
             loop = asyncio.get_running_loop()
@@ -558,9 +570,13 @@ class Previews:
                 self._executor(), render_page, str(pdf), page - 1, PREVIEW_SCALES[size],
                 str(target)))
             self._pending[target] = pending
-            pending.add_done_callback(lambda _f: self._pending.pop(target, None))
-        await asyncio.shield(pending)
-        return target
+            pending.add_done_callback(lambda f: self._done(target, f))
+        return target, pending
+
+    def _done(self, target: Path, future: asyncio.Future[None]) -> None:
+        self._pending.pop(target, None)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("aperçu %s impossible : %s", target.name, future.exception())
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -592,7 +608,8 @@ def render_page(pdf: str, index: int, scale: float, target: str) -> None:
     try:
         image = document[index].render(scale=scale).to_pil()
         staged = f"{target}.{os.getpid()}.tmp"
-        image.save(staged, "PNG")
+        # Fast compression: a preview is shown once or twice, on this computer or its LAN.
+        image.save(staged, "PNG", compress_level=1)
         os.replace(staged, target)
     finally:
         document.close()
