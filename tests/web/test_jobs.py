@@ -88,15 +88,30 @@ class FakeBuild:
 
 
 @pytest.fixture
-def fake_build(monkeypatch: pytest.MonkeyPatch) -> FakeBuild:
-    fake = FakeBuild()
-    monkeypatch.setattr(flyer.build, "build", fake)
-    return fake
+def fake_build() -> FakeBuild:
+    return FakeBuild()
+
+
+class InProcess:
+    """The build process's loop, run in the calling thread with a stand-in pipeline."""
+
+    def __init__(self, build: FakeBuild) -> None:
+        self.build = build
+
+    def run(self, key: str, spec: Spec, out: Path, progress: jobs.Progress) -> jobs.Outcome:
+        return jobs.run_build(self.build, key, spec, out, print, print)
+
+    def close(self) -> None:
+        pass
+
+
+def builds_with(root: Path, fake: FakeBuild) -> Builds:
+    return Builds(root, worker=InProcess(fake))
 
 
 def test_identical_requests_share_one_build(tmp_path: Path, fake_build: FakeBuild) -> None:
     async def scenario() -> list[jobs.Outcome]:
-        builds = Builds(tmp_path)
+        builds = builds_with(tmp_path, fake_build)
         spec = Spec(ROOT / "data", ROOT / "layouts")
         fake_build.release.clear()
         waiting = [asyncio.create_task(builds.get(spec, jobs.PRIORITY_PERSON))
@@ -116,7 +131,7 @@ def test_a_finished_build_is_found_again_after_a_restart(tmp_path: Path,
     spec = Spec(ROOT / "data", ROOT / "layouts")
 
     async def once() -> jobs.Outcome:
-        return await Builds(tmp_path).get(spec, jobs.PRIORITY_PERSON)
+        return await builds_with(tmp_path, fake_build).get(spec, jobs.PRIORITY_PERSON)
 
     first = asyncio.run(once())
     second = asyncio.run(once())  # a new Builds: as after a restart
@@ -126,7 +141,7 @@ def test_a_finished_build_is_found_again_after_a_restart(tmp_path: Path,
 
 def test_a_refused_build_says_why_in_french(tmp_path: Path, fake_build: FakeBuild) -> None:
     spec = Spec(ROOT / "data", ROOT / "layouts", highlight="refused")
-    outcome = asyncio.run(Builds(tmp_path).get(spec, jobs.PRIORITY_PERSON))
+    outcome = asyncio.run(builds_with(tmp_path, fake_build).get(spec, jobs.PRIORITY_PERSON))
     assert not outcome.ok
     assert outcome.problems == ["service « refused » inconnu"]
 
@@ -180,3 +195,31 @@ def test_an_xlsx_list_keeps_the_spreadsheet_row_numbers(tmp_path: Path) -> None:
     assert [row.line for row in schools.rows] == [2]
     assert schools.rows[0].school.contact == "Mme A (directrice)"
     assert [s.problem.line for s in schools.set_aside] == [3]
+
+
+def test_a_build_process_that_dies_is_said_in_french_and_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed mid-build (out of memory, say): the page says so, the next build works."""
+    import os
+    import signal
+
+    monkeypatch.setattr(jobs, "RETRY_AFTER", 0.0)
+
+    async def scenario() -> tuple[jobs.Outcome, jobs.Outcome]:
+        builds = Builds(tmp_path)
+        builds.worker.start()
+        spec = Spec(ROOT / "data", ROOT / "layouts", langs=("fr",))
+        key = builds.start(spec, jobs.PRIORITY_PERSON)
+        while (builds.progress(key) or jobs.Progress()).state != "running":
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        os.kill(builds.worker._process.pid, signal.SIGKILL)
+        first = await builds.wait(key)
+        second = await builds.get(spec, jobs.PRIORITY_PERSON)
+        builds.close()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert not first.ok
+    assert first.problems == [jobs.UNEXPECTED]
+    assert second.ok and second.file("leaflet-fr.pdf") is not None

@@ -77,8 +77,9 @@ def create_app(config: ServeConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        builds.worker.start()  # it loads WeasyPrint while the first page is served
         yield
-        builds.cancel_all()
+        builds.close()
         previews.close()
 
     allowed = None if config.password is not None else (*LOCAL_HOSTS, config.host)

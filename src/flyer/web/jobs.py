@@ -321,7 +321,7 @@ class Progress:
 class Builds:
     """Every build of this server: running, finished, or on disk from an earlier run."""
 
-    def __init__(self, root: Path, capacity: int = 1) -> None:
+    def __init__(self, root: Path, capacity: int = 1, worker: Any = None) -> None:
         self.root = root  # OUT/.serve
         self.lane = Lane(capacity)
         self.digests = Digests()
@@ -330,6 +330,7 @@ class Builds:
         self._progress: dict[str, Progress] = {}
         self._pdfs: dict[str, tuple[Path, int]] = {}  # sha256 → (a file with it, pages)
         self._specs: dict[str, Spec] = {}
+        self.worker = worker or BuildWorker()
 
     # Keys and lookups (cheap: safe on the event loop).
     def key(self, spec: Spec) -> str:
@@ -427,30 +428,12 @@ class Builds:
         return outcome
 
     def _build(self, key: str, spec: Spec, progress: Progress, busy: set[str]) -> Outcome:
-        """Run the build in this (worker) thread and write its manifest."""
-        from flyer.build import build
-
+        """Have the build process run `spec` (this thread waits) and write the manifest."""
         out = self.folder(key)
         shutil.rmtree(out, ignore_errors=True)  # what a crash mid-build may have left
         out.mkdir(parents=True)
         started = time.monotonic()
-
-        def say(message: str) -> None:
-            progress.message = message
-
-        def tick(done: int, total: int) -> None:
-            progress.done, progress.total = done, total
-
-        try:
-            result = build(make_options(spec, out), progress=say, tick=tick)
-            outcome = _outcome(key, result, out, time.monotonic() - started)
-        except FlyerError as exc:
-            from flyer.web.forms import problem_text
-
-            outcome = Outcome(key, False, problems=[problem_text(p) for p in exc.problems])
-        except Exception:
-            log.exception("échec inattendu de la construction %s", key)
-            outcome = Outcome(key, False, problems=[UNEXPECTED], cacheable=False)
+        outcome = self.worker.run(key, spec, out, progress)
         outcome.seconds = time.monotonic() - started
         if outcome.cacheable:
             _write_text(out / "manifest.json", outcome.to_json())
@@ -482,9 +465,123 @@ class Builds:
             await anyio.to_thread.run_sync(_write_zip, self.folder(outcome.key), entries, target)
         return target
 
-    def cancel_all(self) -> None:
+    def close(self) -> None:
+        """Server shutdown: queued builds are dropped, the running one stopped (its folder
+        is cleared and built again next time: nothing half-written is ever served)."""
         for task in list(self._tasks.values()):
             task.cancel()
+        self.worker.close()
+
+
+class BuildWorker:
+    """The process that runs `flyer.build.build()` for the server, one build at a time.
+
+    A process of its own, started fresh (spawn) and single-threaded: the pipeline forks its
+    render workers from it, which is only safe from a process without other threads (the
+    server has the event loop's and the thread pool's). It also keeps WeasyPrint's memory
+    and any crash away from the server. Started at start-up, restarted if it dies.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._process: Any = None
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure()
+
+    def _ensure(self) -> Any:
+        if self._process is None or not self._process.is_alive():
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            parent, child = context.Pipe()
+            # Not a daemon: a daemonic process may not start the pipeline's own workers.
+            process = context.Process(target=_serve_builds, args=(child,), name="flyer-build")
+            process.start()
+            child.close()
+            self._process, self._connection = process, parent
+        return self._connection
+
+    def run(self, key: str, spec: Spec, out: Path, progress: Progress) -> Outcome:
+        """Build `spec` into `out` (blocking: call it from a thread)."""
+        with self._lock:
+            connection = self._ensure()
+            try:
+                connection.send((key, spec, out))
+                while True:
+                    kind, value = connection.recv()
+                    if kind == "progress":
+                        progress.message = value
+                    elif kind == "tick":
+                        progress.done, progress.total = value
+                    else:
+                        outcome: Outcome = value
+                        return outcome
+            except (EOFError, OSError, BrokenPipeError):
+                self._reset()
+                log.error("le processus de construction s'est arrêté pendant %s", key[:8])
+                return Outcome(key, False, problems=[UNEXPECTED], cacheable=False)
+
+    def _reset(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(5)
+        self._process = self._connection = None
+
+    def close(self) -> None:
+        process, connection = self._process, self._connection
+        if process is not None:
+            process.terminate()  # its pool's workers stop with it (the pipeline sees to it)
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+        if connection is not None:
+            connection.close()
+
+
+def _serve_builds(connection: Any) -> None:
+    """The build process: receive (key, spec, out), answer progress and the outcome."""
+    import signal
+
+    # Ctrl-C is the server's to handle: it stops this process when it stops itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    from flyer.build import build  # loaded once, before the first request
+
+    while True:
+        try:
+            key, spec, out = connection.recv()
+        except (EOFError, OSError):
+            return  # the server is gone
+
+        def say(message: str) -> None:
+            connection.send(("progress", message))
+
+        def tick(done: int, total: int) -> None:
+            connection.send(("tick", (done, total)))
+
+        connection.send(("done", run_build(build, key, spec, out, say, tick)))
+
+
+def run_build(build: Any, key: str, spec: Spec, out: Path, say: Any, tick: Any) -> Outcome:
+    """One call to the pipeline, and what it produced (or why not) as an Outcome."""
+    started = time.monotonic()
+    try:
+        result = build(make_options(spec, out), progress=say, tick=tick)
+        return _outcome(key, result, out, time.monotonic() - started)
+    except FlyerError as exc:
+        from flyer.web.forms import problem_text
+
+        return Outcome(key, False, problems=[problem_text(p) for p in exc.problems])
+    except Exception:
+        import traceback
+
+        traceback.print_exc()  # to the server's log: the build process shares its stderr
+        return Outcome(key, False, problems=[UNEXPECTED], cacheable=False)
 
 
 def _write_text(path: Path, text: str) -> None:
