@@ -213,7 +213,7 @@ def test_a_build_process_that_dies_is_said_in_french_and_replaced(
         while (builds.progress(key) or jobs.Progress()).state != "running":
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)
-        os.kill(builds.worker._process.pid, signal.SIGKILL)
+        os.kill(builds.worker.pid, signal.SIGKILL)
         first = await builds.wait(key)
         second = await builds.get(spec, jobs.PRIORITY_PERSON)
         builds.close()

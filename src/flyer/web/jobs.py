@@ -42,8 +42,6 @@ from typing import TYPE_CHECKING, Any
 from flyer.errors import FlyerError
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
-
     from flyer.build import BuildOptions, BuildResult, Written
     from flyer.check import CheckResult
 
@@ -443,6 +441,7 @@ class Builds:
         return outcome
 
     def _prune(self, keep: Iterable[str]) -> None:
+        """The server's folder stays small: the oldest builds and page images go."""
         builds = self.root / "builds"
         keep = set(keep)
         entries = sorted((p for p in builds.iterdir() if p.is_dir()),
@@ -450,6 +449,11 @@ class Builds:
         for old in entries[KEEP_BUILDS:]:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            images = sorted((self.root / "previews").glob("*.png"),
+                            key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in images[KEEP_PREVIEWS:]:
+                old.unlink(missing_ok=True)
 
     def touch(self, key: str) -> None:
         """Mark a build as used (the oldest unused builds are removed first)."""
@@ -473,18 +477,24 @@ class Builds:
         self.worker.close()
 
 
-class BuildWorker:
-    """The process that runs `flyer.build.build()` for the server, one build at a time.
+class ChildDied(Exception):
+    pass
 
-    A process of its own, started fresh (spawn) and single-threaded: the pipeline forks its
-    render workers from it, which is only safe from a process without other threads (the
-    server has the event loop's and the thread pool's). It also keeps WeasyPrint's memory
-    and any crash away from the server. Started at start-up, restarted if it dies.
+
+class ChildProcess:
+    """A helper process that serves requests over a pipe, one at a time.
+
+    Spawned (a fresh interpreter: no copy of the server's threads, so the pipeline may
+    fork its own workers from it), in a process group of its own (stopping it stops its
+    workers too, and Ctrl-C in the terminal reaches only the server, which then stops
+    it). Started on first use, started again if it died; it ends by itself when the
+    server is gone (its pipe closes).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, serve: Any, name: str) -> None:
         import threading
 
+        self._serve, self._name = serve, name
         self._process: Any = None
         self._connection: Any = None
         self._lock = threading.Lock()
@@ -500,55 +510,105 @@ class BuildWorker:
             context = multiprocessing.get_context("spawn")
             parent, child = context.Pipe()
             # Not a daemon: a daemonic process may not start the pipeline's own workers.
-            process = context.Process(target=_serve_builds, args=(child,), name="flyer-build")
+            process = context.Process(target=_child_main, args=(self._serve, child),
+                                      name=self._name)
             process.start()
             child.close()
             self._process, self._connection = process, parent
         return self._connection
 
-    def run(self, key: str, spec: Spec, out: Path, progress: Progress) -> Outcome:
-        """Build `spec` into `out` (blocking: call it from a thread)."""
+    def call(self, request: Any, on_message: Any = None) -> Any:
+        """Send `request`, pass any ("kind", value) message on, return the ("done", value)
+        answer (blocking: call it from a thread). Raises ChildDied if the process died."""
         with self._lock:
             connection = self._ensure()
             try:
-                connection.send((key, spec, out))
+                connection.send(request)
                 while True:
                     kind, value = connection.recv()
-                    if kind == "progress":
-                        progress.message = value
-                    elif kind == "tick":
-                        progress.done, progress.total = value
-                    else:
-                        outcome: Outcome = value
-                        return outcome
-            except (EOFError, OSError, BrokenPipeError):
-                self._reset()
-                log.error("le processus de construction s'est arrêté pendant %s", key[:8])
-                return Outcome(key, False, problems=[UNEXPECTED], cacheable=False)
-
-    def _reset(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.join(5)
-        self._process = self._connection = None
+                    if kind == "done":
+                        return value
+                    if on_message is not None:
+                        on_message(kind, value)
+            except (EOFError, OSError):
+                self._stop(self._process)
+                self._process = self._connection = None
+                raise ChildDied(self._name) from None
 
     def close(self) -> None:
         process, connection = self._process, self._connection
-        if process is not None:
-            process.terminate()  # its pool's workers stop with it (the pipeline sees to it)
-            process.join(10)
-            if process.is_alive():
-                process.kill()
+        self._stop(process)
         if connection is not None:
             connection.close()
+
+    @staticmethod
+    def _stop(process: Any) -> None:
+        import signal
+
+        if process is None or process.pid is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)  # the process and the workers it started
+            except (ProcessLookupError, PermissionError, AttributeError):
+                process.kill()  # not yet in its own group (or no process groups here)
+            process.join(3)
+            if not process.is_alive():
+                return
+
+
+def _child_main(serve: Any, connection: Any) -> None:
+    import signal
+
+    if hasattr(os, "setpgrp"):
+        os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serve(connection)
+
+
+class BuildWorker:
+    """The process that runs `flyer.build.build()` for the server (one build at a time):
+    WeasyPrint's memory and any crash stay out of the server."""
+
+    def __init__(self) -> None:
+        self._child = ChildProcess(_serve_builds, "flyer-build")
+        self._closing = False
+
+    def start(self) -> None:
+        self._child.start()
+
+    def run(self, key: str, spec: Spec, out: Path, progress: Progress) -> Outcome:
+        """Build `spec` into `out` (blocking: call it from a thread)."""
+
+        def message(kind: str, value: Any) -> None:
+            if kind == "progress":
+                progress.message = value
+            elif kind == "tick":
+                progress.done, progress.total = value
+
+        try:
+            outcome: Outcome = self._child.call((key, spec, out), message)
+        except ChildDied:
+            if self._closing:
+                log.info("construction %s interrompue : le serveur s'arrête", key[:8])
+            else:
+                log.error("le processus de construction s'est arrêté pendant %s (mémoire "
+                          "insuffisante ?) ; il est relancé", key[:8])
+            return Outcome(key, False, problems=[UNEXPECTED], cacheable=False)
+        return outcome
+
+    def close(self) -> None:
+        self._closing = True
+        self._child.close()
+
+    @property
+    def pid(self) -> int | None:
+        process = self._child._process
+        return None if process is None else int(process.pid)
 
 
 def _serve_builds(connection: Any) -> None:
     """The build process: receive (key, spec, out), answer progress and the outcome."""
-    import signal
-
-    # Ctrl-C is the server's to handle: it stops this process when it stops itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     from flyer.build import build  # loaded once, before the first request
 
@@ -636,11 +696,12 @@ def draft_data(root: Path, data: Path, replace: dict[str, bytes]) -> Path:
 # --- previews -------------------------------------------------------------------------
 
 class Previews:
-    """PNG images of PDF pages, drawn in one separate process, cached by the PDF's hash."""
+    """PNG images of PDF pages, drawn in a separate process (pdfium is not thread-safe, and
+    the build process uses it for its preflight), cached by the PDF's hash."""
 
     def __init__(self, root: Path) -> None:
         self.folder = root / "previews"
-        self._pool: ProcessPoolExecutor | None = None
+        self._child = ChildProcess(_serve_previews, "flyer-previews")
         self._pending: dict[Path, asyncio.Future[None]] = {}
 
     async def png(self, pdf: Path, sha256: str, page: int, size: str) -> Path:
@@ -656,45 +717,46 @@ class Previews:
 
     def _start(self, pdf: Path, sha256: str, page: int, size: str
                ) -> tuple[Path, asyncio.Future[None] | None]:
+        import anyio.to_thread
+
         target = self.folder / f"{sha256[:32]}-{page}-{size}.png"
         if target.is_file():
             return target, None
         pending = self._pending.get(target)
         if pending is None:
-            loop = asyncio.get_running_loop()
             self.folder.mkdir(parents=True, exist_ok=True)
-            pending = asyncio.ensure_future(loop.run_in_executor(
-                self._executor(), render_page, str(pdf), page - 1, PREVIEW_SCALES[size],
-                str(target)))
+            request = (str(pdf), page - 1, PREVIEW_SCALES[size], str(target))
+            pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._draw, request))
             self._pending[target] = pending
             pending.add_done_callback(lambda f: self._done(target, f))
         return target, pending
+
+    def _draw(self, request: tuple[str, int, float, str]) -> None:
+        error = self._child.call(request)
+        if error:
+            raise RuntimeError(error)
 
     def _done(self, target: Path, future: asyncio.Future[None]) -> None:
         self._pending.pop(target, None)
         if not future.cancelled() and future.exception() is not None:
             log.error("aperçu %s impossible : %s", target.name, future.exception())
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # spawn: a fresh small process, not a copy of the server and its threads.
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
-
-    def prune(self) -> None:
-        with contextlib.suppress(OSError):
-            files = sorted(self.folder.glob("*.png"), key=lambda p: p.stat().st_mtime,
-                           reverse=True)
-            for old in files[KEEP_PREVIEWS:]:
-                old.unlink(missing_ok=True)
-
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._child.close()
+
+
+def _serve_previews(connection: Any) -> None:
+    """The preview process: receive (pdf, page index, scale, target), answer when drawn."""
+    while True:
+        try:
+            pdf, index, scale, target = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            render_page(pdf, index, scale, target)
+            connection.send(("done", None))
+        except Exception as exc:  # a PDF pruned meanwhile, a page out of range
+            connection.send(("done", f"{type(exc).__name__}: {exc}"))
 
 
 def render_page(pdf: str, index: int, scale: float, target: str) -> None:
