@@ -368,6 +368,23 @@ def test_a_school_list_from_excel_builds_good_rows_and_explains_bad_ones(
     assert merged.content.startswith(b"%PDF")
 
 
+def test_one_school_without_a_spreadsheet(client: TestClient) -> None:
+    html = client.get("/ecoles").text
+    check_page(html)
+    refused = client.post("/ecoles/une", data={"jeton": token_of(html), "school": "",
+                                                "service": "La Passerelle"})
+    assert refused.status_code == 422
+    assert re.search(r'id="school-error">.*obligatoire', refused.text)
+    response = client.post("/ecoles/une", follow_redirects=False, data={
+        "jeton": token_of(html), "school": "École fictive des Tilleuls",
+        "service": "La Passerelle", "contact": "Mme Exemple", "phone": "056/99 10 01",
+        "email": ""})
+    assert response.status_code == 303
+    result = wait_for(client, response.headers["location"], "Télécharger")
+    assert "1 dépliant préparé" in result
+    assert "/ecole-fictive-des-tilleuls/leaflet-fr.pdf" in result
+
+
 def test_an_upload_over_the_cap_is_refused_before_it_is_read(client: TestClient) -> None:
     html = client.get("/ecoles").text
     big = b"school;service\n" + b"x" * (3 * 1024 * 1024)

@@ -648,24 +648,55 @@ SCHOOLS_ZIP = "depliants-ecoles.zip"
 
 
 async def schools(request: Request) -> Response:
-    if request.method == "GET":
-        return render(request, "schools.html", {"errors": []})
     config = _config(request)
+    page = {"one": {}, "one_errors": {}, "names": _service_names(config)}
+    if request.method == "GET":
+        return render(request, "schools.html", {"errors": [], **page})
     posted = await _form(request)
     upload = posted.get("liste")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(request, "schools.html", {
-            "errors": ["Choisissez d'abord le fichier de la liste des écoles."]}, status=422)
+            "errors": ["Choisissez d'abord le fichier de la liste des écoles."], **page},
+            status=422)
     content = await upload.read()
     try:
         path = await asyncio.to_thread(store_upload, config.root, upload.filename, content)
     except FlyerError as exc:
         return render(request, "schools.html", {
-            "errors": [forms.problem_text(p) for p in exc.problems]}, status=422)
+            "errors": [forms.problem_text(p) for p in exc.problems], **page}, status=422)
     spec = Spec(data=config.data, layouts=config.layouts, schools=path)
     key = _builds(request).start(spec, PRIORITY_BATCH)
     log.info("liste des écoles reçue (%s, %d octets) : construction %s", upload.filename,
              len(content), key[:8])
+    return RedirectResponse(f"/ecoles/{key}", status_code=303)
+
+
+SCHOOL_FIELDS = (("school", "École"), ("service", "Service"), ("contact", "Personne de contact"),
+                 ("phone", "Téléphone"), ("email", "Courriel"))
+
+
+async def one_school(request: Request) -> Response:
+    """One school without a spreadsheet: the form becomes a one-row list (same pipeline)."""
+    import csv
+    import io
+
+    config = _config(request)
+    posted = await _form(request)
+    values = {name: " ".join(str(posted.get(name, "")).split())[:200] for name, _ in SCHOOL_FIELDS}
+    errors = {name: "Ce champ est obligatoire." for name in ("school", "service")
+              if not values[name]}
+    if errors:
+        return render(request, "schools.html", {"errors": [], "one": values,
+                                                "one_errors": errors,
+                                                "names": _service_names(config)}, status=422)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow([name for name, _ in SCHOOL_FIELDS])
+    writer.writerow([values[name] for name, _ in SCHOOL_FIELDS])
+    path = await asyncio.to_thread(store_upload, config.root, "ecole.csv",
+                                   buffer.getvalue().encode("utf-8"))
+    key = _builds(request).start(Spec(data=config.data, layouts=config.layouts, schools=path),
+                                 PRIORITY_PERSON)
     return RedirectResponse(f"/ecoles/{key}", status_code=303)
 
 
@@ -786,6 +817,7 @@ ROUTES = [
     Route("/lettre/apercu", letter_preview, methods=["POST"]),
     Route("/ecoles", schools, methods=["GET", "POST"]),
     Route("/ecoles/exemple.csv", schools_example),
+    Route("/ecoles/une", one_school, methods=["POST"]),
     Route("/ecoles/{key}", schools_result),
     Route("/ecoles/{key}/{name}", schools_download),
     Route("/ecoles/{key}/{school}/{name}", schools_download),
