@@ -144,6 +144,10 @@ def test_edit_a_phone_see_the_refusal_fix_it_and_save(server: Server, page: Page
     service.get_by_label("Téléphone").fill("056/39 16 02")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Enregistré.")).to_be_visible()
+    # The focus stays where the person was, on the button, now described as "Enregistré."
+    save = page.get_by_role("button", name="Enregistrer", exact=True)
+    expect(save).to_be_focused()
+    expect(save).to_have_accessible_description("Enregistré.")
     after = contacts.read_text(encoding="utf-8")
     assert changed_lines(before, after) == ['-    phone: "056/39 16 01"',
                                             '+    phone: "056/39 16 02"']
