@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import dataclasses
 import datetime as dt
@@ -23,7 +22,6 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, UploadFile
@@ -148,7 +146,7 @@ async def _preview(request: Request, spec: Spec, view: str, wait: float = PREVIE
     key = builds.start(spec, PRIORITY_PREVIEW)
     with contextlib.suppress(TimeoutError, KeyError):
         await builds.wait(key, timeout=wait)
-    block = _preview_block(builds, key, view, spec.langs[0] if spec.langs else "fr")
+    block = views.preview_block(builds.peek(key), key, view, spec.langs[0] if spec.langs else "fr")
     previews: Previews = request.app.state.previews
     for image in block["images"]:  # drawn while the page travels to the browser
         found = builds.pdf(image["sha256"])
@@ -157,81 +155,7 @@ async def _preview(request: Request, spec: Spec, view: str, wait: float = PREVIE
     return block
 
 
-def _preview_block(builds: Builds, key: str, view: str, lang: str) -> dict[str, Any]:
-    outcome = builds.peek(key)
-    block: dict[str, Any] = {"key": key, "view": view, "lang": lang, "images": [],
-                             "problems": [], "state": "pending",
-                             "poll": f"/apercu/{key}?{urlencode({'vue': view, 'langue': lang})}"}
-    if outcome is None:
-        return block
-    if not outcome.ok:
-        block.update(state="failed", problems=outcome.problems)
-        return block
-    block["state"] = "ready"
-    wanted = PREVIEW_PAGES[view]
-    for document, page, size, caption in wanted:
-        entry = outcome.file(f"{document}-{lang}.pdf", "office")
-        if entry is not None and page <= entry.pages:
-            block["images"].append({
-                "url": f"/apercu/{entry.sha256}/{page}-{size}.png", "size": size,
-                "sha256": entry.sha256, "page": page,
-                "caption": caption, "alt": f"Aperçu : {caption.lower()}"})
-    return block
-
-
-# (document, page, size, caption) shown beside each editor.
-PREVIEW_PAGES = {
-    "services": [("leaflet", 2, "grand", "Dépliant, verso : les services")],
-    "lettre": [("letter", 1, "grand", "Lettre, page 1"),
-               ("letter", 2, "petit", "Lettre, page 2"),
-               ("poster", 1, "petit", "Affiche (titre et appel à agir)")],
-}
-
-
 # --- Documents ------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class CpmsChoice:
-    service: str = ""
-    person: str = ""
-    date: str = ""
-    lang: str = "fr"
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    @property
-    def query(self) -> str:
-        return "?" + urlencode({"service": self.service, "personne": self.person,
-                                "date": self.date, "langue": self.lang})
-
-
-def _cpms_choice(request: Request, names: list[str], langs: tuple[str, ...]) -> CpmsChoice:
-    from flyer.model import parse_date
-
-    params = request.query_params
-    choice = CpmsChoice(service=" ".join(params.get("service", "").split()),
-                        person=" ".join(params.get("personne", "").split())[:200],
-                        date=params.get("date", "").strip() or dt.date.today().isoformat(),
-                        lang=params.get("langue", "") or langs[0])
-    if choice.service and choice.service not in names:
-        choice.errors["service"] = "Choisissez un service de la liste."
-    if len(choice.person) > 120:
-        choice.errors["person"] = "Trop long : 120 caractères au maximum."
-    try:
-        parse_date(choice.date)
-    except ValueError as exc:
-        choice.errors["date"] = str(exc)
-    if choice.lang not in langs:
-        choice.lang = langs[0]
-    return choice
-
-
-def _cpms_spec(config: ServeConfig, choice: CpmsChoice) -> Spec:
-    from flyer.model import parse_date
-
-    return Spec(data=config.data, layouts=config.layouts, langs=(choice.lang,), check=True,
-                highlight=choice.service, person=choice.person or None,
-                date=parse_date(choice.date))
-
 
 def _service_names(config: ServeConfig) -> list[str]:
     from flyer.load import load_contacts
@@ -243,7 +167,7 @@ def _service_names(config: ServeConfig) -> list[str]:
     return [c.name for c in contacts.contacts]
 
 
-def _card(request: Request, slug: str) -> tuple[views.Card, CpmsChoice | None]:
+def _card(request: Request, slug: str) -> tuple[views.Card, views.CpmsChoice | None]:
     config, builds = _config(request), _builds(request)
     audience = views.AUDIENCES[slug]
     if slug != "cpms":
@@ -257,10 +181,10 @@ def _card(request: Request, slug: str) -> tuple[views.Card, CpmsChoice | None]:
             return views.Card(audience, "idle"), None
         return views.make_card(audience, builds.peek(key), builds.progress(key),
                                f"/telecharger/{slug}"), None
-    choice = _cpms_choice(request, _service_names(config), _languages(config))
+    choice = views.cpms_choice(request.query_params, _service_names(config), _languages(config))
     if not choice.service or choice.errors:
         return views.Card(audience, "empty"), choice
-    key = builds.start(_cpms_spec(config, choice), PRIORITY_PERSON)
+    key = builds.start(views.cpms_spec(config.data, config.layouts, choice), PRIORITY_PERSON)
     return views.make_card(audience, builds.peek(key), builds.progress(key),
                            "/telecharger/cpms", choice.query), choice
 
@@ -309,10 +233,10 @@ async def download(request: Request) -> Response:
         raise HTTPException(404)
     config, builds = _config(request), _builds(request)
     if slug == "cpms":
-        choice = _cpms_choice(request, _service_names(config), _languages(config))
+        choice = views.cpms_choice(request.query_params, _service_names(config), _languages(config))
         if not choice.service or choice.errors:
             raise HTTPException(404)
-        spec = _cpms_spec(config, choice)
+        spec = views.cpms_spec(config.data, config.layouts, choice)
     else:
         spec = views.audience_spec(audience, config.data, config.layouts)
     outcome = await builds.get(spec, PRIORITY_PERSON)
@@ -355,7 +279,7 @@ async def preview_png(request: Request) -> Response:
 async def preview_block(request: Request) -> Response:
     """The preview of a build, for a page that polls until it is ready."""
     view = request.query_params.get("vue", "")
-    if view not in PREVIEW_PAGES:
+    if view not in views.PREVIEW_PAGES:
         raise HTTPException(404)
     key = request.path_params["key"]
     builds = _builds(request)
@@ -364,7 +288,8 @@ async def preview_block(request: Request) -> Response:
     lang = request.query_params.get("langue", "fr")
     if lang not in _languages(_config(request)):
         raise HTTPException(404)
-    return render(request, "_preview.html", {"preview": _preview_block(builds, key, view, lang)})
+    block = views.preview_block(builds.peek(key), key, view, lang)
+    return render(request, "_preview.html", {"preview": block})
 
 
 # --- Services -------------------------------------------------------------------------
@@ -378,27 +303,6 @@ def _contacts_file(config: ServeConfig) -> tuple[str, Path]:
     return ("yaml" if path.is_file() else "missing"), path
 
 
-def _decode(raw: bytes) -> tuple[bytes, str]:
-    """(BOM or b"", text) of a data file: a BOM Notepad added is kept as it was."""
-    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
-    return bom, raw[len(bom):].decode("utf-8")
-
-
-def _updated(data: Any) -> dt.date | None:
-    from flyer.model import parse_date
-
-    try:
-        return parse_date(data.get("updated"))
-    except ValueError:
-        return None
-
-
-def _stale(updated: dt.date | None) -> bool:
-    from flyer.load import STALE_AFTER_DAYS
-
-    return updated is None or (dt.date.today() - updated).days > STALE_AFTER_DAYS
-
-
 async def services(request: Request) -> Response:
     config = _config(request)
     kind, path = _contacts_file(config)
@@ -409,11 +313,11 @@ async def services(request: Request) -> Response:
     langs = _languages(config)
     raw = path.read_bytes()
     try:
-        data = store.load_roundtrip(_decode(raw)[1])
+        data = store.load_roundtrip(forms.decode(raw)[1])
         form = forms.form_from_file(data, langs)
     except Exception:
         return await _services_broken(request, path, raw)
-    updated = _updated(data)
+    updated = forms.updated_of(data)
     forms.validate_services(form, updated or dt.date.today(), path)
     context = {"saved": request.query_params.get("enregistre") == "1",
                "restored": request.query_params.get("retabli")}
@@ -425,7 +329,7 @@ async def _services_page(request: Request, form: forms.ServicesForm, path: Path,
                          ) -> Response:
     preview = await _preview(request, _services_spec(_config(request)), "services")
     return render(request, "services.html", {
-        "form": form, "hash": file_hash, "updated": updated, "stale": _stale(updated),
+        "form": form, "hash": file_hash, "updated": updated, "stale": forms.is_stale(updated),
         "today": dt.date.today(), "versions": store.versions(path), "preview": preview,
         "conflict": False, **context}, status=status)
 
@@ -441,9 +345,9 @@ async def _services_post(request: Request, path: Path) -> Response:
     expected = str(posted.get("hash", ""))
     form, action = forms.form_from_post(posted, _languages(config))
     raw = path.read_bytes()
-    _, text = _decode(raw)
+    _, text = forms.decode(raw)
     data = store.load_roundtrip(text)
-    updated = _updated(data)
+    updated = forms.updated_of(data)
     if forms.apply_action(form, action):
         return await _services_page(request, form, path, expected, updated, {"changed": True})
     if store.content_hash(raw) != expected:
@@ -453,7 +357,7 @@ async def _services_post(request: Request, path: Path) -> Response:
     if not forms.validate_services(form, updated or dt.date.today(), path):
         return await _services_page(request, form, path, expected, updated,
                                     {"refused": True, "changed": True}, status=422)
-    bom, _ = _decode(raw)
+    bom, _ = forms.decode(raw)
     new_text = store.edit_contacts(text, [s.values for s in form.services],
                                    dt.date.today() if action == "verified" else None)
     problems = forms.check_file_text(new_text, path)
@@ -548,7 +452,7 @@ async def letter(request: Request) -> Response:
     config = _config(request)
     lang, path = _letter_lang(request)
     raw = path.read_bytes()
-    bom, text = _decode(raw)
+    bom, text = forms.decode(raw)
     try:
         saved = forms.letter_from_file(text, path, lang)
     except Exception:
@@ -623,7 +527,7 @@ async def letter_preview(request: Request) -> Response:
     config = _config(request)
     lang, path = _letter_lang(request)
     posted = await _form(request)
-    _, text = _decode(path.read_bytes())
+    _, text = forms.decode(path.read_bytes())
     try:
         had_review = forms.letter_from_file(text, path, lang).reviewed is not None
     except Exception:
@@ -631,15 +535,12 @@ async def letter_preview(request: Request) -> Response:
     form = forms.letter_from_post(posted, lang, had_review)
     new_text = _letter_text(text, form)
     if new_text is None or not forms.validate_letter(form, new_text, path):
-        problems = [*form.general, *(f"{LETTER_LABELS[k]} : {v}" for k, v in form.errors.items())]
+        problems = [*form.general,
+                    *(f"{forms.LETTER_LABELS[k]} : {v}" for k, v in form.errors.items())]
         return render(request, "_preview.html", {"preview": {
             "state": "refused", "problems": problems, "images": [], "poll": ""}})
     spec = Spec(data=_draft(config, lang, new_text), layouts=config.layouts, langs=(lang,))
     return render(request, "_preview.html", {"preview": await _preview(request, spec, "lettre")})
-
-
-LETTER_LABELS = {"title": "Titre", "headline": "Message", "call_to_action": "Appel à agir",
-                 "body": "Texte de la lettre"}
 
 
 # --- Écoles ---------------------------------------------------------------------------

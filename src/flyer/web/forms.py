@@ -8,6 +8,7 @@ again with what the person typed.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -296,3 +297,30 @@ def validate_letter(letter: LetterForm, text: str, path: Path) -> bool:
                 letter.general.append(problem_text(problem))
         return False
     return True
+
+
+# --- files as the pages read them ---------------------------------------------------
+
+def decode(raw: bytes) -> tuple[bytes, str]:
+    """(BOM or b"", text) of a data file: a BOM Notepad added is kept as it was."""
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    return bom, raw[len(bom):].decode("utf-8")
+
+
+def updated_of(data: Any) -> dt.date | None:
+    from flyer.model import parse_date
+
+    try:
+        return parse_date(data.get("updated"))
+    except ValueError:
+        return None
+
+
+def is_stale(updated: dt.date | None) -> bool:
+    from flyer.load import STALE_AFTER_DAYS
+
+    return updated is None or (dt.date.today() - updated).days > STALE_AFTER_DAYS
+
+
+LETTER_LABELS = {"title": "Titre", "headline": "Message", "call_to_action": "Appel à agir",
+                 "body": "Texte de la lettre"}

@@ -327,7 +327,6 @@ class Builds:
         self._done: dict[str, Outcome] = {}
         self._progress: dict[str, Progress] = {}
         self._pdfs: dict[str, tuple[Path, int]] = {}  # sha256 → (a file with it, pages)
-        self._specs: dict[str, Spec] = {}
         self.worker = worker or BuildWorker()
 
     # Keys and lookups (cheap: safe on the event loop).
@@ -377,7 +376,6 @@ class Builds:
             known = None
         if known is None and key not in self._tasks:
             self._progress[key] = Progress()
-            self._specs[key] = spec
             task = asyncio.get_running_loop().create_task(self._run(key, spec, priority))
             self._tasks[key] = task
             task.add_done_callback(lambda _t: self._finished(key))

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 from flyer.web.jobs import FileEntry, Outcome, Progress, Spec
 
@@ -179,3 +182,80 @@ def readable(message: str) -> str:
 
 def zip_name(audience: Audience) -> str:
     return f"flyer-{audience.slug}.zip"
+
+
+def preview_block(outcome: Outcome | None, key: str, view: str, lang: str) -> dict[str, Any]:
+    """The preview beside an editor: page images of a build, or why there are none."""
+    block: dict[str, Any] = {"key": key, "view": view, "lang": lang, "images": [],
+                             "problems": [], "state": "pending",
+                             "poll": f"/apercu/{key}?{urlencode({'vue': view, 'langue': lang})}"}
+    if outcome is None:
+        return block
+    if not outcome.ok:
+        block.update(state="failed", problems=outcome.problems)
+        return block
+    block["state"] = "ready"
+    wanted = PREVIEW_PAGES[view]
+    for document, page, size, caption in wanted:
+        entry = outcome.file(f"{document}-{lang}.pdf", "office")
+        if entry is not None and page <= entry.pages:
+            block["images"].append({
+                "url": f"/apercu/{entry.sha256}/{page}-{size}.png", "size": size,
+                "sha256": entry.sha256, "page": page,
+                "caption": caption, "alt": f"Aperçu : {caption.lower()}"})
+    return block
+
+
+# (document, page, size, caption) shown beside each editor.
+PREVIEW_PAGES = {
+    "services": [("leaflet", 2, "grand", "Dépliant, verso : les services")],
+    "lettre": [("letter", 1, "grand", "Lettre, page 1"),
+               ("letter", 2, "petit", "Lettre, page 2"),
+               ("poster", 1, "petit", "Affiche (titre et appel à agir)")],
+}
+
+
+@dataclass
+class CpmsChoice:
+    """The CPMS letter's form: service, person, date, language, and what is refused."""
+
+    service: str = ""
+    person: str = ""
+    date: str = ""
+    lang: str = "fr"
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def query(self) -> str:
+        return "?" + urlencode({"service": self.service, "personne": self.person,
+                                "date": self.date, "langue": self.lang})
+
+
+def cpms_choice(params: Mapping[str, str], names: list[str], langs: tuple[str, ...]
+                ) -> CpmsChoice:
+    from flyer.model import parse_date
+
+    choice = CpmsChoice(service=" ".join(params.get("service", "").split()),
+                        person=" ".join(params.get("personne", "").split())[:200],
+                        date=params.get("date", "").strip() or dt.date.today().isoformat(),
+                        lang=params.get("langue", "") or langs[0])
+    if choice.service and choice.service not in names:
+        choice.errors["service"] = "Choisissez un service de la liste."
+    if len(choice.person) > 120:
+        choice.errors["person"] = "Trop long : 120 caractères au maximum."
+    try:
+        parse_date(choice.date)
+    except ValueError as exc:
+        choice.errors["date"] = str(exc)
+    if choice.lang not in langs:
+        choice.lang = langs[0]
+    return choice
+
+
+def cpms_spec(data: Path, layouts: Path, choice: CpmsChoice) -> Spec:
+    """The build behind the CPMS card: that service put first, one language, preflight on."""
+    from flyer.model import parse_date
+
+    return Spec(data=data, layouts=layouts, langs=(choice.lang,), check=True,
+                highlight=choice.service, person=choice.person or None,
+                date=parse_date(choice.date))
