@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: build test lint previews bench clean
+.PHONY: build test lint previews bench serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 build: $(STAMP)
 	$(BIN)/flyer build
+
+# The web app: opens the browser on http://127.0.0.1:8000 (Ctrl-C to stop).
+serve: $(STAMP)
+	$(BIN)/flyer serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

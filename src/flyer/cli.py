@@ -454,6 +454,36 @@ def watch(
     err().print("Arrêté.")
 
 
+@app.command()
+@reports_user_errors
+def serve(
+    data: DataDir = Path("data"),
+    layouts: LayoutsDir = Path("layouts"),
+    out_dir: OutDir = Path("output"),
+    host: Annotated[str, typer.Option(
+        help="Adresse d'écoute. Par défaut, cet ordinateur seulement ; toute autre adresse "
+             "demande un mot de passe (FLYER_PASSWORD ou --password-file).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute.")] = 8000,
+    no_browser: Annotated[bool, typer.Option(
+        "--no-browser", help="Ne pas ouvrir le navigateur.")] = False,
+    password_file: Annotated[Path | None, typer.Option(
+        help="Fichier qui contient le mot de passe (sinon : variable FLYER_PASSWORD).")
+    ] = None,
+) -> None:
+    """Ouvre flyer dans le navigateur : services, lettre, documents à imprimer."""
+    import contextlib
+
+    from flyer.web.server import ServeConfig, read_password, run
+
+    config = ServeConfig(data=data, layouts=layouts, out=out_dir, host=host, port=port,
+                         password=read_password(password_file), open_browser=not no_browser)
+    # Ctrl-C: uvicorn finishes the requests under way, then gives the signal back.
+    # (Plain print, flushed: the address must reach a terminal or a pipe at once.)
+    with contextlib.suppress(KeyboardInterrupt):
+        run(config, say=lambda message: print(message, flush=True))
+    print("Arrêté.", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     """Console entry point."""
     import signal

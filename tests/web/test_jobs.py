@@ -1,0 +1,225 @@
+"""The build layer of the web app: keys, single flight, priorities, the table of files."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+import flyer.build
+from flyer.build import BuildResult, Written
+from flyer.check import CheckResult
+from flyer.errors import FlyerError
+from flyer.web import jobs
+from flyer.web.jobs import Builds, Lane, Spec, describe, make_options, qr_counts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_written_files_are_named_by_document_language_profile_and_school(tmp_path: Path) -> None:
+    cases = {
+        "leaflet-a5-2up-fr.pdf": ("leaflet-a5-2up", "fr", "office", None),
+        "press/poster-nl.pdf": ("poster", "nl", "press", None),
+        "web/flyer-fr.pdf": ("flyer", "fr", "web", None),
+        "for/cpms-1/letter-fr.pdf": ("letter", "fr", "office", None),
+        "schools/ecole-des-tilleuls/leaflet-fr.pdf": ("leaflet", "fr", "office",
+                                                      "ecole-des-tilleuls"),
+        "schools-nl.pdf": ("schools", "nl", "office", None),
+    }
+    for relative, expected in cases.items():
+        assert describe(Written(tmp_path / relative, 2, 10), tmp_path) == expected
+
+
+def test_qr_row_of_the_preflight_gives_codes_read_and_found() -> None:
+    row = CheckResult("x.pdf", "Codes QR lus à la résolution d'impression", False,
+                      "p.1 (150 dpi) : 2 (mailto:a@b.be…); p.2 (150 dpi) : 8 (mailto:c@d.be…) ; "
+                      "1 illisible(s)", "…")
+    assert qr_counts(row) == (10, 11)
+    assert qr_counts(CheckResult("x.pdf", "Polices incorporées", True, "", "")) is None
+
+
+def test_person_and_date_reach_the_pipeline_only_if_it_has_them(tmp_path: Path) -> None:
+    import dataclasses
+    import datetime as dt
+
+    spec = Spec(ROOT / "data", ROOT / "layouts", person="Mme Exemple",
+                date=dt.date(2026, 1, 5), highlight="La Passerelle")
+    options = make_options(spec, tmp_path)
+    fields = {f.name for f in dataclasses.fields(options)}
+    assert options.highlight == "La Passerelle"
+    assert ("person" in fields) == (getattr(options, "person", None) == "Mme Exemple")
+
+
+def test_key_changes_with_the_data_and_the_options(tmp_path: Path, data_copy: Path) -> None:
+    builds = Builds(tmp_path)
+    spec = Spec(data_copy, ROOT / "layouts")
+    key = builds.key(spec)
+    assert builds.key(spec) == key
+    assert builds.key(Spec(data_copy, ROOT / "layouts", profiles=("press",))) != key
+    contacts = data_copy / "contacts.yaml"
+    contacts.write_text(contacts.read_text(encoding="utf-8").replace("056/39 16 20",
+                                                                       "056/39 16 21"),
+                        encoding="utf-8")
+    assert builds.key(spec) != key
+    (data_copy / ".history").mkdir()
+    (data_copy / ".history" / "contacts.1.yaml").write_text("old", encoding="utf-8")
+    assert builds.key(spec) == builds.key(Spec(data_copy, ROOT / "layouts"))
+
+
+class FakeBuild:
+    """Stands in for flyer.build.build: counts calls, writes one file, can be held."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self, options: flyer.build.BuildOptions, progress: object = None,
+                 tick: object = None) -> BuildResult:
+        self.calls.append(options.highlight or "")
+        self.release.wait(10)
+        if options.highlight == "refused":
+            raise FlyerError("service « refused » inconnu")
+        path = options.out / "leaflet-fr.pdf"
+        path.write_bytes(b"%PDF-1.7 fake")
+        return BuildResult(written=[Written(path, 2, path.stat().st_size)])
+
+
+@pytest.fixture
+def fake_build() -> FakeBuild:
+    return FakeBuild()
+
+
+class InProcess:
+    """The build process's loop, run in the calling thread with a stand-in pipeline."""
+
+    def __init__(self, build: FakeBuild) -> None:
+        self.build = build
+
+    def run(self, key: str, spec: Spec, out: Path, progress: jobs.Progress) -> jobs.Outcome:
+        return jobs.run_build(self.build, key, spec, out, print, print)
+
+    def close(self) -> None:
+        pass
+
+
+def builds_with(root: Path, fake: FakeBuild) -> Builds:
+    return Builds(root, worker=InProcess(fake))
+
+
+def test_identical_requests_share_one_build(tmp_path: Path, fake_build: FakeBuild) -> None:
+    async def scenario() -> list[jobs.Outcome]:
+        builds = builds_with(tmp_path, fake_build)
+        spec = Spec(ROOT / "data", ROOT / "layouts")
+        fake_build.release.clear()
+        waiting = [asyncio.create_task(builds.get(spec, jobs.PRIORITY_PERSON))
+                   for _ in range(8)]
+        await asyncio.sleep(0.2)
+        fake_build.release.set()
+        return list(await asyncio.gather(*waiting))
+
+    outcomes = asyncio.run(scenario())
+    assert len(fake_build.calls) == 1
+    assert {o.key for o in outcomes} == {outcomes[0].key}
+    assert outcomes[0].file("leaflet-fr.pdf") is not None
+
+
+def test_a_finished_build_is_found_again_after_a_restart(tmp_path: Path,
+                                                         fake_build: FakeBuild) -> None:
+    spec = Spec(ROOT / "data", ROOT / "layouts")
+
+    async def once() -> jobs.Outcome:
+        return await builds_with(tmp_path, fake_build).get(spec, jobs.PRIORITY_PERSON)
+
+    first = asyncio.run(once())
+    second = asyncio.run(once())  # a new Builds: as after a restart
+    assert len(fake_build.calls) == 1
+    assert second.files == first.files
+
+
+def test_a_refused_build_says_why_in_french(tmp_path: Path, fake_build: FakeBuild) -> None:
+    spec = Spec(ROOT / "data", ROOT / "layouts", highlight="refused")
+    outcome = asyncio.run(builds_with(tmp_path, fake_build).get(spec, jobs.PRIORITY_PERSON))
+    assert not outcome.ok
+    assert outcome.problems == ["service « refused » inconnu"]
+
+
+def test_a_person_waiting_goes_before_a_background_batch() -> None:
+    order: list[str] = []
+
+    async def scenario() -> None:
+        lane = Lane(1)
+
+        async def job(name: str, priority: int) -> None:
+            async with lane.slot(priority):
+                order.append(name)
+                await asyncio.sleep(0.05)
+
+        first = asyncio.create_task(job("running", 2))
+        await asyncio.sleep(0.01)
+        batch = asyncio.create_task(job("batch", jobs.PRIORITY_BATCH))
+        await asyncio.sleep(0.01)
+        person = asyncio.create_task(job("preview", jobs.PRIORITY_PREVIEW))
+        await asyncio.gather(first, batch, person)
+
+    asyncio.run(scenario())
+    assert order == ["running", "preview", "batch"]
+
+
+def test_uploads_refuse_formats_that_are_not_read(tmp_path: Path) -> None:
+    with pytest.raises(FlyerError, match="Enregistrer sous"):
+        jobs.store_upload(tmp_path, "ecoles.xls", b"\xd0\xcf\x11\xe0")
+    with pytest.raises(FlyerError, match="n'est pas un classeur Excel"):
+        jobs.store_upload(tmp_path, "ecoles.xlsx", b"school;service\n")
+    with pytest.raises(FlyerError, match="vide"):
+        jobs.store_upload(tmp_path, "ecoles.csv", b"  \n")
+
+
+def test_an_xlsx_list_keeps_the_spreadsheet_row_numbers(tmp_path: Path) -> None:
+    import openpyxl
+
+    from flyer.schools import load_schools
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["école", "service", "contact", "téléphone", "courriel"])
+    sheet.append(["École A", "La Passerelle", "Mme A\n(directrice)", "056/99 10 01", None])
+    sheet.append(["École B", "Service inconnu", None, None, None])
+    source = tmp_path / "ecoles.xlsx"
+    book.save(source)
+    stored = jobs.store_upload(tmp_path, "ecoles.xlsx", source.read_bytes())
+    schools = load_schools(stored, ["La Passerelle"])
+    assert [row.line for row in schools.rows] == [2]
+    assert schools.rows[0].school.contact == "Mme A (directrice)"
+    assert [s.problem.line for s in schools.set_aside] == [3]
+
+
+def test_a_build_process_that_dies_is_said_in_french_and_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed mid-build (out of memory, say): the page says so, the next build works."""
+    import os
+    import signal
+
+    monkeypatch.setattr(jobs, "RETRY_AFTER", 0.0)
+
+    async def scenario() -> tuple[jobs.Outcome, jobs.Outcome]:
+        builds = Builds(tmp_path)
+        builds.worker.start()
+        spec = Spec(ROOT / "data", ROOT / "layouts", langs=("fr",))
+        key = builds.start(spec, jobs.PRIORITY_PERSON)
+        while (builds.progress(key) or jobs.Progress()).state != "running":
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        os.kill(builds.worker.pid, signal.SIGKILL)
+        first = await builds.wait(key)
+        second = await builds.get(spec, jobs.PRIORITY_PERSON)
+        builds.close()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert not first.ok
+    assert first.problems == [jobs.UNEXPECTED]
+    assert second.ok and second.file("leaflet-fr.pdf") is not None
