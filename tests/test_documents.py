@@ -63,13 +63,18 @@ def _contacts() -> list[str]:
 
 
 def test_deleting_an_entry_stops_that_document(layouts_copy: Path, tmp_path: Path) -> None:
+    """And the poster an earlier build wrote goes: its data may be stale."""
+    out = tmp_path / "out"
+    build(BuildOptions(data=ROOT / "data", layouts=layouts_copy, out=out, langs=("fr",)))
+    assert (out / "poster-fr.pdf").is_file()
     registry = _registry(layouts_copy)
     text = registry.read_text(encoding="utf-8")
     start = text.index("\nposter:")
     end = text.index("\nleaflet-a5:")
     registry.write_text(text[:start] + text[end:], encoding="utf-8")
-    out = tmp_path / "out"
-    build(BuildOptions(data=ROOT / "data", layouts=layouts_copy, out=out, langs=("fr",)))
+    result = build(BuildOptions(data=ROOT / "data", layouts=layouts_copy, out=out,
+                                langs=("fr",)))
+    assert result.removed == [out / "poster-fr.pdf"]
     assert not list(out.glob("poster-*.pdf"))
     assert [title for title, _ in pdfread.bookmarks(out / "flyer-fr.pdf")] == [
         "Dépliant pour les parents", "Lettre aux parents"]
@@ -130,3 +135,18 @@ def test_profiles_are_data_too(layouts_copy: Path, tmp_path: Path) -> None:
     bleed = next(c for c in result.checks
                  if c.file.endswith("shop/poster-fr.pdf") and c.label.startswith("Fond perdu"))
     assert bleed.ok and bleed.found.startswith("5.0 mm")
+
+
+def test_a_build_of_some_documents_leaves_the_others_alone(tmp_path: Path) -> None:
+    """A preview builds the leaflet only: the letter and poster written before stay."""
+    out = tmp_path / "out"
+    build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out, langs=("fr",)))
+    before = sorted(p.name for p in out.glob("*.pdf"))
+    result = build(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
+                                langs=("fr",), documents=("leaflet",)))
+    assert [w.path.name for w in result.written] == ["leaflet-fr.pdf"]  # no partial bundle
+    assert not result.removed
+    assert sorted(p.name for p in out.glob("*.pdf")) == before
+    with pytest.raises(FlyerError, match="document « tract » inconnu"):
+        plan(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
+                          documents=("tract",)))

@@ -58,6 +58,8 @@ class BuildOptions:
     icc: Path | None = None  # the print shop's CMYK profile instead of the profile's own
     schools: Path | None = None  # --schools: one leaflet per row of this CSV or XLSX
     cache: bool = True  # reuse rendered files whose inputs did not change
+    # Only these documents of the registry (a preview needs one); empty: every document.
+    documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,7 @@ def output_folder(options: BuildOptions, profile: ProfileSpec) -> Path:
 
 
 def _plan_documents(plan_: Plan, profiles: list[ProfileSpec]) -> None:
-    options, registry = plan_.options, plan_.registry
+    options = plan_.options
     route = "documents"
     if options.highlight is not None:
         from flyer.names import folder_name
@@ -282,26 +284,28 @@ def _plan_documents(plan_: Plan, profiles: list[ProfileSpec]) -> None:
     for profile in profiles:
         folder = output_folder(options, profile)
         for lang in plan_.campaign.letters:
-            scope = f"{profile.name}|{lang}|{route}"
+            scope = f"{profile.name}|{lang}|{route}|"
             parts = []
-            for spec in registry.documents.values():
+            for spec in _documents(plan_):
                 if profile.name not in spec.profiles:
                     continue
                 if spec.bundle:
                     parts.append(len(plan_.jobs))
                 plan_.jobs.append(Job(spec.name, lang, profile.name,
-                                      folder / spec.file_name(lang), scope))
-            if profile.bundle and len(parts) > 1:
+                                      folder / spec.file_name(lang), scope + spec.name))
+            # Some documents only (a preview): the merged file would be missing the others.
+            if profile.bundle and len(parts) > 1 and not options.documents:
                 plan_.bundles.append(Bundle("documents", profile.name, lang,
-                                            folder / f"flyer-{lang}.pdf", scope, tuple(parts)))
+                                            folder / f"flyer-{lang}.pdf", scope + "flyer",
+                                            tuple(parts)))
 
 
 def _plan_schools(plan_: Plan, profiles: list[ProfileSpec]) -> None:
     from flyer.schools import load_schools
 
-    options, registry = plan_.options, plan_.registry
+    options = plan_.options
     assert options.schools is not None
-    specs = [s for s in registry.documents.values() if s.schools]
+    specs = [s for s in _documents(plan_) if s.schools]
     if not specs:
         raise FlyerError("aucun document n'est marqué « schools: true » dans documents.yaml ; "
                          "c'est le document fait pour chaque école",
@@ -312,7 +316,7 @@ def _plan_schools(plan_: Plan, profiles: list[ProfileSpec]) -> None:
     for profile in profiles:
         folder = output_folder(options, profile)
         for lang in plan_.campaign.letters:
-            scope = f"{profile.name}|{lang}|schools"
+            scope = f"{profile.name}|{lang}|schools|"
             for spec in specs:
                 if profile.name not in spec.profiles:
                     continue
@@ -321,14 +325,25 @@ def _plan_schools(plan_: Plan, profiles: list[ProfileSpec]) -> None:
                     parts.append(len(plan_.jobs))
                     plan_.jobs.append(Job(
                         spec.name, lang, profile.name,
-                        folder / "schools" / row.slug / spec.file_name(lang), scope,
-                        school=row))
+                        folder / "schools" / row.slug / spec.file_name(lang),
+                        scope + spec.name, school=row))
                 # The merged file is for printing: a tagged web leaflet is published alone.
                 if parts and profile.fixed_pages:
                     name = "schools" if len(specs) == 1 else f"schools-{spec.name}"
                     plan_.bundles.append(Bundle("schools", profile.name, lang,
-                                                folder / f"{name}-{lang}.pdf", scope,
-                                                tuple(parts)))
+                                                folder / f"{name}-{lang}.pdf",
+                                                scope + name, tuple(parts)))
+
+
+def _documents(plan_: Plan) -> list[DocumentSpec]:
+    """The registry's documents this build makes (`documents`: some, by name)."""
+    registry, wanted = plan_.registry, plan_.options.documents
+    unknown = [name for name in wanted if name not in registry.documents]
+    if unknown:
+        raise FlyerError(f"document « {', '.join(unknown)} » inconnu ; documents : "
+                         f"{', '.join(registry.documents)}",
+                         plan_.options.layouts / "documents.yaml")
+    return [spec for name, spec in registry.documents.items() if not wanted or name in wanted]
 
 
 def _refuse_double_writes(plan_: Plan) -> None:
@@ -490,7 +505,7 @@ def run(plan_: Plan, progress: Progress | None = None, tick: Tick | None = None,
     try:
         _render_and_stage(plan_, cached, cache, output, result, say, tick, workers)
         say("Écriture des fichiers")
-        scopes = {job.scope for job in plan_.jobs} | {b.scope for b in plan_.bundles}
+        scopes = _scopes(plan_)
         try:
             commit = output.commit(scopes)
         except KeyboardInterrupt:
@@ -506,6 +521,19 @@ def run(plan_: Plan, progress: Progress | None = None, tick: Tick | None = None,
     if cache is not None:
         cache.prune()
     return result
+
+
+def _scopes(plan_: Plan) -> set[str]:
+    """What this build speaks for, so that a commit removes what it no longer makes there.
+
+    A scope is "profile|lang|route|document". Every document of a route: the whole route
+    ("profile|lang|route|"), so a document taken out of documents.yaml loses its files;
+    some documents only (a preview): those documents, and nothing else is touched.
+    """
+    exact = {job.scope for job in plan_.jobs} | {b.scope for b in plan_.bundles}
+    if plan_.options.documents:
+        return exact
+    return {scope.rsplit("|", 1)[0] + "|" for scope in exact}
 
 
 def _estimate(plan_: Plan, cached: dict[int, JobOutput]) -> int:

@@ -58,6 +58,9 @@ class CheckResult:
     ok: bool
     found: str
     expected: str
+    # For a check that counts (the QR codes): how many passed, out of how many.
+    count: int | None = None
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -856,7 +859,8 @@ class _QrScan:
             name, "Codes QR lus à la résolution d'impression",
             not self.undecodable and not missing, found,
             f"chaque code lisible ({QR_DPI_SMALL} dpi A4/A5, {QR_DPI_LARGE} dpi A3), "
-            "un code par adresse imprimée")]
+            "un code par adresse imprimée",
+            count=self.decoded, total=self.decoded + self.undecodable)]
         minimum = self.expect.qr_min_mm
         if minimum is not None and self.decoded:
             # The decoder measures at the render's resolution: allow one pixel each side.

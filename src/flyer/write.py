@@ -243,6 +243,11 @@ def _apply(root: Path, journal: dict[str, Any], rollback: bool) -> Commit:
     return commit
 
 
+def _covered(scope: str, scopes: set[str]) -> bool:
+    """A scope ending in "|" covers every scope it starts."""
+    return scope in scopes or any(s.endswith("|") and scope.startswith(s) for s in scopes)
+
+
 def _prune_empty(folder: Path, root: Path) -> None:
     """Remove folders a removed school's leaflets leave empty, up to `root`."""
     while folder != root and folder.is_relative_to(root):
@@ -256,8 +261,9 @@ def _prune_empty(folder: Path, root: Path) -> None:
 class Output:
     """One build's writes into `root`: staged as they come, committed all at once.
 
-    `scope` names what a file belongs to ("office|fr|documents", "press|nl|schools"…): a
-    commit removes the earlier files of the scopes it covers that it no longer writes.
+    `scope` names what a file belongs to ("office|fr|documents|leaflet"…): a commit removes
+    the earlier files of the scopes it covers that it no longer writes; a scope ending in
+    "|" covers all those it starts ("office|fr|schools|").
     """
 
     def __init__(self, root: Path) -> None:
@@ -369,7 +375,7 @@ class Output:
         for rel, entry in files.items():
             if rel in new_files or not isinstance(entry, dict):
                 continue
-            if entry.get("scope") not in scopes:
+            if not _covered(str(entry.get("scope")), scopes):
                 new_files.setdefault(rel, entry)  # another build's file: not ours to judge
                 continue
             path = self.root / rel

@@ -19,37 +19,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_written_files_are_named_by_document_language_profile_and_school(tmp_path: Path) -> None:
-    cases = {
-        "leaflet-a5-2up-fr.pdf": ("leaflet-a5-2up", "fr", "office", None),
-        "press/poster-nl.pdf": ("poster", "nl", "press", None),
-        "web/flyer-fr.pdf": ("flyer", "fr", "web", None),
-        "for/cpms-1/letter-fr.pdf": ("letter", "fr", "office", None),
-        "schools/ecole-des-tilleuls/leaflet-fr.pdf": ("leaflet", "fr", "office",
-                                                      "ecole-des-tilleuls"),
-        "schools-nl.pdf": ("schools", "nl", "office", None),
-    }
-    for relative, expected in cases.items():
-        assert describe(Written(tmp_path / relative, 2, 10), tmp_path) == expected
+    cases = [
+        (Written(tmp_path / "leaflet-a5-2up-fr.pdf", 2, 10, "leaflet-a5", "fr", "office",
+                 imposed=True), ("leaflet-a5-2up", "fr", "office", None)),
+        (Written(tmp_path / "press/poster-nl.pdf", 1, 10, "poster", "nl", "press"),
+         ("poster", "nl", "press", None)),
+        (Written(tmp_path / "schools/ecole/leaflet-fr.pdf", 2, 10, "leaflet", "fr", "office",
+                 "ecole"), ("leaflet", "fr", "office", "ecole")),
+    ]
+    for written, expected in cases:
+        assert describe(written) == expected
 
 
 def test_qr_row_of_the_preflight_gives_codes_read_and_found() -> None:
-    row = CheckResult("x.pdf", "Codes QR lus à la résolution d'impression", False,
-                      "p.1 (150 dpi) : 2 (mailto:a@b.be…); p.2 (150 dpi) : 8 (mailto:c@d.be…) ; "
-                      "1 illisible(s)", "…")
+    row = CheckResult("x.pdf", "Codes QR lus à la résolution d'impression", False, "…", "…",
+                      count=10, total=11)
     assert qr_counts(row) == (10, 11)
     assert qr_counts(CheckResult("x.pdf", "Polices incorporées", True, "", "")) is None
 
 
-def test_person_and_date_reach_the_pipeline_only_if_it_has_them(tmp_path: Path) -> None:
-    import dataclasses
+def test_person_date_and_documents_reach_the_pipeline(tmp_path: Path) -> None:
     import datetime as dt
 
     spec = Spec(ROOT / "data", ROOT / "layouts", person="Mme Exemple",
-                date=dt.date(2026, 1, 5), highlight="La Passerelle")
+                date=dt.date(2026, 1, 5), highlight="La Passerelle", documents=("letter",))
     options = make_options(spec, tmp_path)
-    fields = {f.name for f in dataclasses.fields(options)}
-    assert options.highlight == "La Passerelle"
-    assert ("person" in fields) == (getattr(options, "person", None) == "Mme Exemple")
+    assert (options.highlight, options.person, options.date, options.documents) == (
+        "La Passerelle", "Mme Exemple", dt.date(2026, 1, 5), ("letter",))
 
 
 def test_key_changes_with_the_data_and_the_options(tmp_path: Path, data_copy: Path) -> None:
@@ -58,6 +54,7 @@ def test_key_changes_with_the_data_and_the_options(tmp_path: Path, data_copy: Pa
     key = builds.key(spec)
     assert builds.key(spec) == key
     assert builds.key(Spec(data_copy, ROOT / "layouts", profiles=("press",))) != key
+    assert builds.key(Spec(data_copy, ROOT / "layouts", documents=("leaflet",))) != key
     contacts = data_copy / "contacts.yaml"
     contacts.write_text(contacts.read_text(encoding="utf-8").replace("056/39 16 20",
                                                                        "056/39 16 21"),

@@ -334,9 +334,17 @@ async def _services_page(request: Request, form: forms.ServicesForm, path: Path,
         "conflict": False, **context}, status=status)
 
 
+def _shown(page: str) -> tuple[str, ...]:
+    """The documents a page's preview shows: the only ones its build makes."""
+    from flyer.web.views import PREVIEW_PAGES
+
+    return tuple(dict.fromkeys(document for document, *_ in PREVIEW_PAGES[page]))
+
+
 def _services_spec(config: ServeConfig) -> Spec:
     """The build behind the services page's preview: the first language, office only."""
-    return Spec(data=config.data, layouts=config.layouts, langs=(_languages(config)[0],))
+    return Spec(data=config.data, layouts=config.layouts, langs=(_languages(config)[0],),
+                documents=_shown("services"))
 
 
 async def _services_post(request: Request, path: Path) -> Response:
@@ -461,7 +469,8 @@ async def letter(request: Request) -> Response:
         if saved is None:
             return await _letter_broken(request, path, raw)
         forms.validate_letter(saved, text, path)
-        spec = Spec(data=config.data, layouts=config.layouts, langs=(lang,))
+        spec = Spec(data=config.data, layouts=config.layouts, langs=(lang,),
+                    documents=_shown("lettre"))
         return await _letter_page(request, saved, path, store.content_hash(raw), spec, {
             "saved": request.query_params.get("enregistre") == "1",
             "restored": request.query_params.get("retabli")})
@@ -473,7 +482,8 @@ async def letter(request: Request) -> Response:
         return await _letter_page(request, form, path, expected, None, {"refused": True},
                                   status=422)
     if posted.get("action") == "preview":
-        spec = Spec(data=_draft(config, lang, new_text), layouts=config.layouts, langs=(lang,))
+        spec = Spec(data=_draft(config, lang, new_text), layouts=config.layouts, langs=(lang,),
+                    documents=_shown("lettre"))
         return await _letter_page(request, form, path, expected, spec, {"draft": True})
     try:
         await asyncio.to_thread(store.save, path, bom + new_text.encode("utf-8"), expected)
@@ -539,7 +549,8 @@ async def letter_preview(request: Request) -> Response:
                     *(f"{forms.LETTER_LABELS[k]} : {v}" for k, v in form.errors.items())]
         return render(request, "_preview.html", {"preview": {
             "state": "refused", "problems": problems, "images": [], "poll": ""}})
-    spec = Spec(data=_draft(config, lang, new_text), layouts=config.layouts, langs=(lang,))
+    spec = Spec(data=_draft(config, lang, new_text), layouts=config.layouts, langs=(lang,),
+                documents=_shown("lettre"))
     return render(request, "_preview.html", {"preview": await _preview(request, spec, "lettre")})
 
 

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import heapq
-import io
 import itertools
 import json
 import logging
@@ -54,10 +52,7 @@ KEEP_PREVIEWS = 2000
 KEEP_UPLOADS = 30
 KEEP_DRAFTS = 20
 RETRY_AFTER = 10.0  # seconds before a build that failed unexpectedly is tried again
-# Document names of the build registry, longest first (a name is "<document>-<lang>.pdf").
-DOCUMENTS = ("leaflet-a5-2up", "leaflet-a5", "leaflet", "letter", "poster", "flyer", "schools")
 PREVIEW_SCALES = {"petit": 0.34, "grand": 1.0}
-QR_LABEL = "Codes QR lus"
 UNEXPECTED = ("Une erreur inattendue a empêché la préparation des documents. Rien n'a été "
               "modifié. Réessayez ; si cela se reproduit, le détail est dans le journal du "
               "serveur (à transmettre au service informatique).")
@@ -76,22 +71,17 @@ class Spec:
     person: str | None = None
     date: dt.date | None = None
     schools: Path | None = None
+    documents: tuple[str, ...] = ()  # a preview needs only the documents it shows
 
 
 def make_options(spec: Spec, out: Path) -> BuildOptions:
-    """BuildOptions for `spec`; `person` and `date` are passed only to a pipeline that
-    has them (they are new in the build's options)."""
+    """The `flyer build` options of `spec`, writing into `out`."""
     from flyer.build import BuildOptions
 
-    known = {f.name for f in dataclasses.fields(BuildOptions)}
-    values: dict[str, Any] = dict(
-        data=spec.data, layouts=spec.layouts, out=out, langs=spec.langs,
-        highlight=spec.highlight, profiles=spec.profiles, check=spec.check,
-        schools=spec.schools)
-    for name in ("person", "date"):
-        if name in known and getattr(spec, name) is not None:
-            values[name] = getattr(spec, name)
-    return BuildOptions(**values)
+    return BuildOptions(data=spec.data, layouts=spec.layouts, out=out, langs=spec.langs,
+                        highlight=spec.highlight, person=spec.person, date=spec.date,
+                        profiles=spec.profiles, check=spec.check, schools=spec.schools,
+                        documents=spec.documents)
 
 
 # --- what a build produced ------------------------------------------------------------
@@ -114,39 +104,18 @@ class FileEntry:
     qr_total: int | None = None
 
 
-def describe(written: Written, out: Path) -> tuple[str, str, str, str | None]:
-    """(document, lang, profile, school) of a written file.
-
-    The one adapter to the pipeline's naming: the fields of `Written` when it has them,
-    else read from the path (`press/`, `web/`, `schools/<slug>/`, `<document>-<lang>.pdf`).
-    """
-    relative = written.path.relative_to(out)
-    parts = relative.parts
-    name = parts[-1]
-    document = getattr(written, "document", None) or next(
-        (d for d in DOCUMENTS if name.startswith(d + "-")), name.removesuffix(".pdf"))
-    if getattr(written, "imposed", False):
-        document += "-2up"  # the two-up sheets of the document: a file of their own here
-    lang = getattr(written, "lang", None) or name.removesuffix(".pdf")[len(document) + 1:]
-    profile = getattr(written, "profile", None) or (
-        parts[0] if parts[0] in ("press", "web") and len(parts) > 1 else "office")
-    school = getattr(written, "school", None)
-    if school is None and "schools" in parts[:-1] and parts.index("schools") < len(parts) - 2:
-        school = parts[parts.index("schools") + 1]
-    return document, lang, profile, school
+def describe(written: Written) -> tuple[str, str, str, str | None]:
+    """(document, lang, profile, school) of a written file; the two-up sheets of a
+    document are a file of their own here (`leaflet-a5-2up`)."""
+    document = written.document + ("-2up" if written.imposed else "")
+    return document, written.lang, written.profile, written.school
 
 
 def qr_counts(check: CheckResult) -> tuple[int, int] | None:
-    """(codes read, codes found) from the QR row of the preflight, None for other rows.
-
-    CheckResult carries them only in its `found` text ("p.2 (150 dpi) : 10 (…)",
-    "; 1 illisible(s)"): read there, in one place.
-    """
-    if not check.label.startswith(QR_LABEL):
+    """(codes read, codes found) from the QR row of the preflight, None for other rows."""
+    if check.count is None or check.total is None:
         return None
-    read = sum(int(n) for n in re.findall(r"dpi\) : (\d+)", check.found))
-    unreadable = re.search(r"(\d+) illisible", check.found)
-    return read, read + (int(unreadable.group(1)) if unreadable else 0)
+    return check.count, check.total
 
 
 @dataclass
@@ -195,7 +164,7 @@ def _outcome(key: str, result: BuildResult, out: Path, seconds: float) -> Outcom
         checks.setdefault(Path(check.file).resolve(), []).append(check)
     files = []
     for written in result.written:
-        document, lang, profile, school = describe(written, out)
+        document, lang, profile, school = describe(written)
         own = checks.get(written.path.resolve(), [])
         counts = next((c for c in map(qr_counts, own) if c is not None), None)
         files.append(FileEntry(
@@ -334,8 +303,9 @@ class Builds:
         parts: dict[str, Any] = {
             "code": _code_digest(), "data": self.digests.folder(spec.data),
             "layouts": self.digests.folder(spec.layouts),
-            "options": [list(spec.langs), list(spec.profiles), spec.check, spec.highlight,
-                        spec.person, spec.date.isoformat() if spec.date else None],
+            # Every other field of the spec, so that none can be forgotten here.
+            "options": {name: repr(value) for name, value in dataclasses.asdict(spec).items()
+                        if name not in ("data", "layouts", "schools")},
             "schools": self.digests.file(spec.schools) if spec.schools else None,
             # The stale-data warning depends on the day.
             "today": dt.date.today().isoformat()}
@@ -609,6 +579,12 @@ def _serve_builds(connection: Any) -> None:
     """The build process: receive (key, spec, out), answer progress and the outcome."""
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     from flyer.build import build  # loaded once, before the first request
+    from flyer.pool import Workers, workers_available
+
+    # One pool of render workers for every build of the server's life: forked from this
+    # single-threaded process, they keep fonts, stylesheets and shared leaflets set up.
+    workers = Workers(workers_available())
+    build = functools.partial(build, workers=workers)
 
     while True:
         try:
@@ -797,8 +773,6 @@ def store_upload(root: Path, filename: str, content: bytes) -> Path:
     target = folder / f"{hashlib.sha256(content).hexdigest()[:32]}{suffix}"
     if not target.is_file():
         _write_bytes(target, content)
-    if suffix == ".xlsx" and not _pipeline_reads_xlsx():
-        target = _xlsx_to_csv(target)
     with contextlib.suppress(OSError):
         uploads = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in uploads[KEEP_UPLOADS:]:
@@ -811,59 +785,3 @@ def _write_bytes(path: Path, content: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
     os.replace(staged, path)
-
-
-@functools.cache
-def _pipeline_reads_xlsx() -> bool:
-    """Whether `flyer.schools` reads an .xlsx list itself (the lead's loader does soon)."""
-    try:
-        import openpyxl
-
-        from flyer.schools import load_schools
-
-        with tempfile.TemporaryDirectory() as folder:
-            probe = Path(folder) / "probe.xlsx"
-            book = openpyxl.Workbook()
-            sheet = book.active
-            assert sheet is not None
-            sheet.append(["school", "service"])
-            sheet.append(["École", "Service"])
-            book.save(probe)
-            return len(load_schools(probe, ["Service"]).rows) == 1
-    except Exception:
-        return False
-
-
-def _xlsx_to_csv(path: Path) -> Path:
-    """Until the pipeline reads .xlsx: the first sheet as a CSV, one line per row, so
-    the line numbers of the report are the spreadsheet's row numbers."""
-    target = path.with_suffix(".csv")
-    if target.is_file():
-        return target
-    try:
-        import openpyxl
-
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:
-        raise FlyerError("ce classeur Excel ne s'ouvre pas ; ouvrez-le dans Excel et "
-                         "enregistrez-le à nouveau (.xlsx)") from None
-    try:
-        sheet = book.worksheets[0]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-        for row in sheet.iter_rows(values_only=True):
-            writer.writerow([_cell(value) for value in row])
-    finally:
-        book.close()
-    _write_bytes(target, buffer.getvalue().encode("utf-8"))
-    return target
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
-        return f"{value:%d/%m/%Y}"
-    return " ".join(str(value).split())
