@@ -6,7 +6,6 @@ wrong paper."""
 from __future__ import annotations
 
 import itertools
-import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from flyer.check import SAFE_MM
 from flyer.documents import load_registry
 from flyer.fit import PX_PER_MM
 from flyer.pool import Workers
+from flyer.render import collect_warnings
 
 from . import pdfread
 
@@ -48,15 +48,6 @@ def _data(base: Path, contacts: list[dict[str, object]]) -> Path:
     return data
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture(scope="module")
 def pool() -> Iterator[Workers]:
     workers = Workers(2)
@@ -70,19 +61,15 @@ def pool() -> Iterator[Workers]:
 def builds(tmp_path_factory: pytest.TempPathFactory, pool: Workers
            ) -> dict[str, tuple[Path, BuildResult]]:
     """One French office build per case, each code decoded by the build's own check."""
-    handler = _Collect()
-    logging.getLogger("weasyprint").addHandler(handler)
     done = {}
-    try:
+    with collect_warnings() as messages:
         for name, contacts in CASES.items():
             base = tmp_path_factory.mktemp(name)
             out = base / "out"
             result = build(BuildOptions(data=_data(base, contacts), layouts=ROOT / "layouts",
                                         out=out, langs=("fr",), check=True), workers=pool)
             done[name] = (out, result)
-    finally:
-        logging.getLogger("weasyprint").removeHandler(handler)
-    assert not handler.messages, handler.messages
+    assert not messages, messages
     return done
 
 

@@ -60,5 +60,10 @@ class FlyerError(ValueError):
         return self.problems[0].line if self.problems else None
 
 
+def french_number(number: int) -> str:
+    """1 000 000 as French writes it in a message, with no-break spaces."""
+    return f"{number:,}".replace(",", "\u00a0")
+
+
 def _rebuild(problems: list[Problem]) -> FlyerError:
     return FlyerError(problems=problems)

@@ -24,6 +24,8 @@ from xml.parsers import expat
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from flyer.errors import french_number
+
 LOGGER = logging.getLogger("flyer.fetch")
 
 MAX_FILE_BYTES = 20_000_000
@@ -315,6 +317,4 @@ def _at_least(number: int) -> str:
     return f"plus de {_n(SVG_SIZE_CAP)}" if number >= SVG_SIZE_CAP else _n(number)
 
 
-def _n(number: int) -> str:
-    """1 000 000 as French writes it, with no-break spaces."""
-    return f"{number:,}".replace(",", "\u00a0")
+_n = french_number

@@ -40,6 +40,8 @@ from jinja2.sandbox import (
 )
 from markupsafe import Markup
 
+from flyer.errors import french_number
+
 # What one render may do. The shipped leaflet, for 10 services, takes 61 steps and
 # 114 000 characters (40 000 printed, each QR code a 3 400-character data: URI); for
 # 300 services, 1 076 steps and 3.3 million characters; 1 000 services still fit.
@@ -65,11 +67,6 @@ class TemplateTooCostly(Exception):
     """A template asked for more work than any layout needs; `render_html()` turns it
     into a FlyerError naming the template and line. Not a ValueError: Jinja's filters
     catch those (`|int` answers 0) and would hide the refusal."""
-
-
-def french_number(number: int) -> str:
-    """1 000 000 as French writes it, with no-break spaces."""
-    return f"{number:,}".replace(",", "\u00a0")
 
 
 _n = french_number

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from flyer.errors import FlyerError, Problem
 from flyer.load import parse_yaml
 from flyer.sandbox import BoundedEnvironment, TemplateTooCostly
-from flyer.sandbox import french_number as _n
 
 # A template or i18n file; the shipped ones are under 10 kB.
 MAX_LAYOUT_BYTES = 1_000_000
@@ -38,29 +36,12 @@ MAX_LAYOUT_BYTES = 1_000_000
 
 def read_layout_file(path: Path, limit: int = MAX_LAYOUT_BYTES) -> tuple[bytes, float]:
     """The bytes and modification time of a file of `layouts/`, if it is a regular file
-    of at most `limit` bytes.
+    of at most `limit` bytes (checked before reading, as data files are: a FIFO or a
+    device named like a template can neither hang nor flood the read)."""
+    from flyer.files import read_bytes
 
-    Opened without blocking and checked on the open file: a FIFO or a device named like
-    a template (or swapped in after a check) can neither hang nor flood the read.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise FlyerError("fichier introuvable", path) from None
-    except OSError as exc:
-        raise FlyerError(f"fichier illisible ({exc.strerror})", path) from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise FlyerError("ce n'est pas un fichier ordinaire ; remplacez-le par le "
-                             "fichier de la mise en page", path)
-        if info.st_size > limit:
-            raise FlyerError(f"fichier trop gros ({_n(info.st_size // 1000)} ko, maximum "
-                             f"{_n(limit // 1000)} ko)", path)
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        raise FlyerError(f"fichier trop gros (maximum {_n(limit // 1000)} ko)", path)
-    return data, info.st_mtime
+    data = read_bytes(path, limit)
+    return data, path.stat().st_mtime
 
 
 def _decode(raw: bytes, path: Path) -> str:
