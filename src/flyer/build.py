@@ -15,6 +15,7 @@ merges the bundles, and commits everything in one step (flyer.write).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -383,11 +384,22 @@ def _layouts_digest(layouts: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def code_digest() -> str:
+    """flyer's own code that makes the files (not the web app): changed, every key
+    changes, so the cache never serves a file an older flyer made."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _common_digest(plan_: Plan) -> bytes:
     from importlib.metadata import version
 
     digest = hashlib.sha256()
-    for part in (__version__, version("weasyprint"), version("pikepdf"),
+    for part in (code_digest(), version("weasyprint"), version("pikepdf"), version("qrcode"),
                  plan_.work.layouts_digest, os.environ.get("SOURCE_DATE_EPOCH", ""),
                  str(plan_.options.check)):
         digest.update(part.encode() + b"\0")
@@ -415,7 +427,7 @@ def _keys(plan_: Plan) -> None:
         digest.update(f"{job.lang}\0{job.target.name}\0".encode())
         if job.school is None:
             html = _html(env, plan_.options, plan_.campaign, spec, profile, job.lang,
-                         strings[job.lang])
+                         strings[job.lang], for_key=True)
             digest.update(html.encode())
             key = digest.hexdigest()
             plan_.html[key] = html
@@ -426,7 +438,8 @@ def _keys(plan_: Plan) -> None:
         if base_id not in bases:
             base_digest = digest.copy()
             html = _html(env, plan_.options, plan_.campaign, spec, profile, job.lang,
-                         strings[job.lang], highlight=service, school_slot=True)
+                         strings[job.lang], highlight=service, school_slot=True,
+                         for_key=True)
             base_digest.update(html.encode())
             bases[base_id] = base_digest.hexdigest()
         digest.update(bases[base_id].encode())
@@ -443,17 +456,28 @@ def _keys(plan_: Plan) -> None:
 def _html(env: Any, options: BuildOptions, campaign: Campaign, spec: DocumentSpec,
           profile: ProfileSpec, lang: str, strings: dict[str, str], fit: tuple[str, ...] = (),
           highlight: str | None = None, school: dict[str, Any] | None = None,
-          sections: tuple[str, ...] = ("recto", "verso"), school_slot: bool = False) -> str:
-    """A document's HTML: its template filled with the context of one language."""
+          sections: tuple[str, ...] = ("recto", "verso"), school_slot: bool = False,
+          for_key: bool = False) -> str:
+    """A document's HTML: its template filled with the context of one language.
+
+    `for_key`: the HTML a job's key hashes, with each code named by its payload instead
+    of drawn (the drawing is a function of the payload and of flyer's version, both in the
+    key): a plan with nothing to render draws no code at all.
+    """
     from flyer.context import make_context
     from flyer.templates import render_html
 
+    extra: dict[str, Any] = {"qr_image": _qr_by_name} if for_key else {}
     context = make_context(
-        campaign, lang, spec, strings, profile,
+        campaign, lang, spec, strings, profile, **extra,
         highlight=highlight if highlight is not None else options.highlight,
         person=options.person, date=options.date, school=school, sections=sections, fit=fit,
         school_slot=school_slot, stylesheets=_stylesheets(options.layouts, spec, profile))
     return render_html(env, spec.template, context)
+
+
+def _qr_by_name(payload: str) -> str:
+    return "flyer-qr:" + payload
 
 
 def _stylesheets(layouts: Path, spec: DocumentSpec, profile: ProfileSpec) -> tuple[str, ...]:

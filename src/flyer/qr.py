@@ -97,9 +97,15 @@ def qr_data_uri(payload: str, color: str = "#000", background: str = "#fff") -> 
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
+@lru_cache(maxsize=1024)
 def qr_modules(payload: str) -> int:
-    """Width of the symbol in modules, without the quiet zone."""
-    return len(qr_matrix(payload)) - 2 * QUIET_ZONE
+    """Width of the symbol in modules, without the quiet zone: from its version alone,
+    without drawing the matrix (a plan sizes every code before anything is drawn)."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE,
+                         mask_pattern=MASK_PATTERN)
+    code.add_data(payload)
+    version: int = code.best_fit()
+    return 17 + 4 * version
 
 
 @lru_cache(maxsize=1024)

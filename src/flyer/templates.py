@@ -13,6 +13,7 @@ as soon as the file is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -94,7 +95,38 @@ def make_environment(layouts: Path) -> BoundedEnvironment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs; a cache that cannot be read or written costs
+    time, never a build."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError, ValueError, EOFError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiling the layouts' templates with the sandbox's hooks is a tenth of a second per
+    process: compiled once per template source, flyer and sandbox, in the cache folder."""
+    import hashlib
+
+    from flyer import __version__, sandbox
+    from flyer.cache import cache_folder
+
+    code = hashlib.sha256(Path(sandbox.__file__).read_bytes()).hexdigest()[:12]
+    folder = cache_folder() / f"templates-{__version__}-{jinja2.__version__}-{code}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _QuietBytecodeCache(str(folder))
 
 
 # --- the fixed texts of the layouts ----------------------------------------------------

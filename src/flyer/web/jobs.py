@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flyer.build import code_digest
 from flyer.errors import FlyerError
 
 if TYPE_CHECKING:
@@ -225,18 +226,6 @@ class Digests:
         return digest.hexdigest()
 
 
-@functools.cache
-def _code_digest() -> str:
-    """The flyer code that builds (not the web app): a new version, a new key."""
-    import flyer
-
-    root = Path(flyer.__file__).parent
-    digest = hashlib.sha256(getattr(flyer, "__version__", "").encode())
-    for path in sorted(root.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
-
-
 # --- one build at a time, people first ------------------------------------------------
 
 class Lane:
@@ -301,7 +290,7 @@ class Builds:
     # Keys and lookups (cheap: safe on the event loop).
     def key(self, spec: Spec) -> str:
         parts: dict[str, Any] = {
-            "code": _code_digest(), "data": self.digests.folder(spec.data),
+            "code": code_digest(), "data": self.digests.folder(spec.data),
             "layouts": self.digests.folder(spec.layouts),
             # Every other field of the spec, so that none can be forgotten here.
             "options": {name: repr(value) for name, value in dataclasses.asdict(spec).items()
