@@ -847,6 +847,10 @@ def _outputs(plan_: Plan, cached: dict[int, JobOutput], todo: list[int],
             tasks[-1].append(index)
         else:
             tasks.append([index])
+    if plan_.schools is None:
+        # The longest first (an imposed A5 tries several fit steps): the last worker to
+        # finish does not start it last. Results are still used in plan order.
+        tasks.sort(key=lambda task: _weight(plan_, task[0]), reverse=True)
     task_of = {index: n for n, task in enumerate(tasks) for index in task}
     own = workers is None and bool(tasks)
     pool = Workers.start(len(tasks)) if own else workers
@@ -874,6 +878,14 @@ def _outputs(plan_: Plan, cached: dict[int, JobOutput], todo: list[int],
     finally:
         if own and pool is not None:
             pool.close()
+
+
+def _weight(plan_: Plan, index: int) -> tuple[bool, float]:
+    """A rough order of cost, to start the long jobs first: an imposed document (small
+    type, tight fit steps, a second file to draw), then the larger page area."""
+    spec = plan_.registry.documents[plan_.jobs[index].document]
+    width, height = spec.size_mm
+    return spec.impose is not None, width * height * spec.pages
 
 
 def _template_of(plan_: Plan, index: int) -> str:
