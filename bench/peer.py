@@ -232,13 +232,18 @@ def _text(pdf: bytes) -> list[str]:
 
 
 def _flat(text: str) -> str:
-    """Extracted text on one line: line breaks, hyphenation points and NBSP as spaces."""
-    text = re.sub(r"[\ufffe\u00ad\x02]\s*", "", text)  # a hyphenated word, joined again
+    """Extracted text on one line: line breaks, hyphenation points and NBSP as spaces, and
+    an address broken after its @ (flyer's layout does that for long ones) joined again."""
+    text = re.sub(r"[\ufffe\u00ad\x02\u200b]\s*", "", text)  # a hyphenated word, joined
+    text = re.sub(r"@\s+", "@", text)
     return re.sub(r"\s+", " ", text)
 
 
 def _words(pages: list[str]) -> Counter[str]:
-    return Counter(re.findall(r"[\w@./'’-]+", _flat(" ".join(pages)).replace("- ", "-")))
+    """The words, without hyphens: pdfium reports a hyphen that ends a line as a soft one,
+    so "vous-même" broken after its hyphen reads "vousmême"."""
+    text = _flat(" ".join(pages)).replace("- ", "-")
+    return Counter(word.replace("-", "") for word in re.findall(r"[\w@./'’-]+", text))
 
 
 def _decoded(pdf: bytes, dpi: int = 150) -> list[str]:

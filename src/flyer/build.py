@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -75,10 +74,6 @@ class Job:
     school: SchoolRow | None = None
     key: str = ""
     base_key: str = ""  # --schools: the service's shared leaflet this school's is drawn on
-
-    @property
-    def label(self) -> str:
-        return str(self.target)
 
 
 @dataclass(frozen=True)
@@ -185,8 +180,8 @@ class JobOutput:
     layout: list[Problem] = field(default_factory=list)  # WeasyPrint's warnings, worded
     block: bytes = b""  # --schools: the school's block alone, for the merged file
     base: bytes = b""  # --schools: the shared leaflet, sent once per worker
-    set_aside: str | None = None  # --schools: why this school's leaflet cannot be made
-    problems: list[Problem] = field(default_factory=list)  # why nothing can be written
+    # Why this document (too long for its pages) or school's leaflet cannot be made.
+    set_aside: str | None = None
     fit: tuple[str, ...] = ()
 
 
@@ -518,12 +513,8 @@ def run(plan_: Plan, progress: Progress | None = None, tick: Tick | None = None,
         result.schools_file = options.schools
         _set_aside_rows(plan_, result)
     output = Output(options.out)
-    cached: dict[int, JobOutput] = {}
-    if cache is not None:
-        for index, job in enumerate(plan_.jobs):
-            hit = cache.get(job.key)
-            if hit is not None:
-                cached[index] = hit
+    # Which jobs the cache has; their files are read one job at a time, when staged.
+    cached = {i for i, job in enumerate(plan_.jobs) if cache is not None and cache.has(job.key)}
     output.prepare(_estimate(plan_, cached))
     result.recovered = output.recovered
     try:
@@ -560,15 +551,14 @@ def _scopes(plan_: Plan) -> set[str]:
     return {scope.rsplit("|", 1)[0] + "|" for scope in exact}
 
 
-def _estimate(plan_: Plan, cached: dict[int, JobOutput]) -> int:
+def _estimate(plan_: Plan, cached: set[int]) -> int:
+    """The bytes this build will stage: a rough upper bound for the free-space check."""
     total = 0
-    for index, job in enumerate(plan_.jobs):
-        if index in cached:
-            total += sum(len(data) for data in cached[index].files.values())
-        else:
-            icc = plan_.work.icc.get(job.profile)
-            extra = icc.stat().st_size if icc is not None else 0
-            total += (ESTIMATE_SCHOOL if job.school else ESTIMATE_DOCUMENT) + extra
+    icc_size = {name: path.stat().st_size for name, path in plan_.work.icc.items()
+                if path is not None}
+    for job in plan_.jobs:
+        total += (ESTIMATE_SCHOOL if job.school else ESTIMATE_DOCUMENT)
+        total += icc_size.get(job.profile, 0)  # every PDF/X file embeds its profile
     return total * 2 if plan_.bundles else total  # a bundle repeats its parts
 
 
@@ -583,7 +573,7 @@ def _set_aside_rows(plan_: Plan, result: BuildResult) -> None:
     result.schools.sort(key=lambda outcome: outcome.line)
 
 
-def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, output: Any,
+def _render_and_stage(plan_: Plan, cached: set[int], cache: Any, output: Any,
                       result: BuildResult, say: Progress, tick: Tick | None,
                       workers: Workers | None) -> None:
     """Every job's files staged in plan order as they arrive, then the bundles.
@@ -608,7 +598,8 @@ def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, out
             else f"Mise en page de {len(todo)} dépliant(s) d'école")
     if tick:
         tick(0, len(jobs))
-    for done, (index, job_output) in enumerate(_outputs(plan_, cached, todo, workers), 1):
+    outputs = _outputs(plan_, cached, todo, workers, cache=cache)
+    for done, (index, job_output) in enumerate(outputs, 1):
         job = jobs[index]
         if index in cached:
             _reanchor(job_output, job.target)
@@ -620,9 +611,7 @@ def _render_and_stage(plan_: Plan, cached: dict[int, JobOutput], cache: Any, out
                 cache.put_blob(job.base_key, job_output.base)
         result.warnings.extend(job_output.warnings)
         _relay(job_output.layout, result)
-        if job_output.problems:
-            problems.extend(job_output.problems)
-        elif job_output.set_aside is not None and job.school is None:
+        if job_output.set_aside is not None and job.school is None:
             result.skipped.append((job.target, job_output.set_aside))
             skipped.add(index)
         elif job_output.set_aside is not None:
@@ -827,15 +816,14 @@ def _rerender_base(plan_: Plan, index: int, workers: Workers | None) -> bytes:
     """The shared leaflet of a school job, when neither a worker nor the cache has it."""
     job = replace(plan_.jobs[index], key=plan_.jobs[index].key + "-base")
     one = replace(plan_, jobs=[job])
-    for _, out in _outputs(one, {}, [0], workers, want_base=True):
+    for _, out in _outputs(one, set(), [0], workers, want_base=True):
         return out.base
     raise AssertionError("no output")  # pragma: no cover
 
 
 # Workers ---------------------------------------------------------------------------------------
-def _outputs(plan_: Plan, cached: dict[int, JobOutput], todo: list[int],
-             workers: Workers | None, want_base: bool = False
-             ) -> Iterator[tuple[int, JobOutput]]:
+def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | None,
+             want_base: bool = False, cache: Any = None) -> Iterator[tuple[int, JobOutput]]:
     """Each job's output in plan order: from the cache, or from the worker pool."""
     from flyer.pool import Workers
 
@@ -865,7 +853,10 @@ def _outputs(plan_: Plan, cached: dict[int, JobOutput], todo: list[int],
         received = 0
         for index in range(len(plan_.jobs)):
             if index in cached:
-                yield index, cached[index]
+                hit = cache.get(plan_.jobs[index].key) if cache is not None else None
+                if hit is None:  # pruned since the plan (another flyer): made again
+                    hit = next(out for _, out in _outputs(plan_, set(), [index], workers))
+                yield index, hit
                 continue
             if index not in task_of:
                 continue
@@ -1207,9 +1198,3 @@ def _fit_message(spec: DocumentSpec, lang: str, document: Any, fit: tuple[str, .
             f"d'environ {extra:.0f} mm sur une page de plus. Pour qu'il tienne, raccourcissez "
             "des descriptions ou retirez un service (ou raccourcissez la lettre) ; la taille "
             f"du texte ne descend pas sous le minimum d'impression ({spec.text_min_pt:g} pt)")
-
-
-def dump_key_material(plan_: Plan) -> str:
-    """The jobs of a plan and their keys, for debugging and tests."""
-    return json.dumps([{"document": j.document, "lang": j.lang, "profile": j.profile,
-                        "target": str(j.target), "key": j.key} for j in plan_.jobs], indent=1)

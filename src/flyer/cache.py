@@ -47,6 +47,9 @@ class RenderCache:
     def _folder(self, key: str) -> Path:
         return self.root / key[:2] / key
 
+    def has(self, key: str) -> bool:
+        return (self._folder(key) / "meta.json").is_file()
+
     def get(self, key: str) -> JobOutput | None:
         from flyer.build import JobOutput
         from flyer.check import CheckResult
