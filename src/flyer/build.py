@@ -99,6 +99,7 @@ class WorkContext:
     conditions: dict[str, OutputCondition | None]  # profile → output condition (CMYK)
     icc: dict[str, Path | None]  # profile → ICC file (CMYK)
     layouts_digest: str
+    build_id: str = ""  # one per plan: a worker serving several builds knows a new one
 
 
 @dataclass
@@ -208,8 +209,10 @@ def plan(options: BuildOptions) -> Plan:
         raise FlyerError("--for et --schools ne vont pas ensemble : avec --schools, chaque "
                          "école a pour contact le service de sa ligne")
     conditions, icc = _colour_profiles(options, registry, profiles)
+    import secrets
+
     work = WorkContext(options, registry, campaign, conditions, icc,
-                       _layouts_digest(options.layouts))
+                       _layouts_digest(options.layouts), secrets.token_hex(8))
     result = Plan(options, registry, campaign, [], [], work, warnings=warnings)
     if options.schools is not None:
         _plan_schools(result, profiles)
@@ -895,7 +898,8 @@ def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False) -> lis
     if shop is None:
         _WORKSHOPS.clear()
         shop = _WORKSHOPS[key] = Workshop(work)
-    shop.work = work
+    if shop.work.build_id != work.build_id:
+        shop.start_build(work)
     return [shop.run(job, want_base) for job in jobs]
 
 
@@ -914,6 +918,15 @@ class Workshop:
         self.bases: dict[str, tuple[bytes, tuple[str, ...]]] = {}
         self.base_checks: dict[str, list[CheckResult]] = {}
         self.sent: set[str] = set()
+
+    def start_build(self, work: WorkContext) -> None:
+        """A worker that outlives a build (watch, the web app) serves the next one: what
+        it told the last build's parent, and its warnings, are that build's."""
+        self.work = work
+        self.sent.clear()
+        self.renderer.warnings.clear()
+        self.renderer.fallbacks.clear()
+        self.renderer.use_data(work.options.data)
 
     def _strings(self, lang: str) -> dict[str, str]:
         from flyer.templates import load_strings

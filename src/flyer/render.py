@@ -145,6 +145,13 @@ class Renderer:
         self.fetcher = RestrictedFetcher([self.layouts, self.data])
         self.font_config = _recording_font_configuration()
 
+    def use_data(self, data: Path) -> None:
+        """Another data folder (the web app's drafts): the fetcher may read it instead."""
+        if data.resolve() != self.data.resolve():
+            old = self.data.resolve()
+            self.data = data
+            self.fetcher.roots = [r for r in self.fetcher.roots if r != old] + [data.resolve()]
+
     def render_document(self, html: str, page_rule: str = "", icc: Path | None = None
                         ) -> Document:
         """Lay out one HTML document; its stylesheets and fonts come through the fetcher.

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from flyer.build import code_digest
 from flyer.errors import FlyerError
+from flyer.write import sha256_file
 
 if TYPE_CHECKING:
     from flyer.build import BuildOptions, BuildResult, Written
@@ -171,7 +172,7 @@ def _outcome(key: str, result: BuildResult, out: Path, seconds: float) -> Outcom
         files.append(FileEntry(
             name=written.path.name, relative=written.path.relative_to(out).as_posix(),
             document=document, lang=lang, profile=profile, school=school,
-            pages=written.pages, size=written.size, sha256=_sha256(written.path),
+            pages=written.pages, size=written.size, sha256=sha256_file(written.path),
             checks=tuple((c.label, c.ok) for c in own),
             qr_read=counts[0] if counts else None, qr_total=counts[1] if counts else None))
     schools = []
@@ -190,14 +191,6 @@ def _outcome(key: str, result: BuildResult, out: Path, seconds: float) -> Outcom
                    seconds=seconds)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- the key: a hash of the inputs ----------------------------------------------------
 
 class Digests:
@@ -212,7 +205,7 @@ class Digests:
         known = self._memo.get(path)
         if known is not None and known[0] == signature:
             return known[1]
-        digest = _sha256(path)
+        digest = sha256_file(path)
         self._memo[path] = (signature, digest)
         return digest
 
