@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from flyer.build import BuildOptions, BuildResult, Written
 from flyer.errors import FlyerError
 from flyer.watch import plan, rebuild, watch
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -103,3 +111,41 @@ def test_watch_rebuilds_when_a_data_file_is_saved(options: BuildOptions) -> None
         thread.join(timeout=5)
     assert not thread.is_alive()
     assert builds[:2] == [(), ("nl",)]
+
+
+def test_flyer_watch_rebuilds_for_real_and_stops_on_ctrl_c(data_copy: Path, tmp_path: Path
+                                                           ) -> None:
+    """The real command, with its own render workers (started from a fork server, since
+    watchfiles runs a thread): a saved letter is rebuilt, Ctrl-C stops everything."""
+    out = tmp_path / "out"
+    leaflet = out / "leaflet-fr.pdf"
+    process = psutil.Popen(
+        [sys.executable, "-c", "from flyer.cli import main; main()", "watch", "--data",
+         str(data_copy), "--layouts", str(ROOT / "layouts"), "--out", str(out), "--lang", "fr"],
+        env={**os.environ, "FLYER_CACHE_DIR": str(tmp_path / "cache")},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not leaflet.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert leaflet.is_file(), "the first build did not write the leaflet"
+        first = hashlib.sha256(leaflet.read_bytes()).hexdigest()
+        time.sleep(1)  # watching starts after the first build
+        letter = data_copy / "letter.fr.md"
+        letter.write_text(letter.read_text(encoding="utf-8").replace(
+            "Vous n'êtes pas seul.", "Vous n'êtes pas seuls."), encoding="utf-8")
+        while (hashlib.sha256(leaflet.read_bytes()).hexdigest() == first
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+        assert hashlib.sha256(leaflet.read_bytes()).hexdigest() != first, "not rebuilt"
+        workers = process.children(recursive=True)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.is_running():
+            process.kill()
+    assert process.returncode == 0, output
+    assert "Arrêté." in output and "Erreur" not in output and "Traceback" not in output
+    assert "KeyboardInterrupt" not in output  # no English from a library
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive

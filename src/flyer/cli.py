@@ -8,6 +8,7 @@ are imported inside the commands that use them.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -222,7 +223,7 @@ def _quiet_libraries() -> None:
     never raw, in English, on the terminal."""
     import logging
 
-    for name in ("weasyprint", "fontTools", "pypdf", "flyer.fetch"):
+    for name in ("weasyprint", "fontTools", "pypdf", "flyer.fetch", "watchfiles"):
         logger = logging.getLogger(name)
         logger.propagate = False
         logger.addHandler(logging.NullHandler())
@@ -494,4 +495,15 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
-    sys.exit(app())
+    try:
+        app()
+    except SystemExit as exc:
+        pool = sys.modules.get("flyer.pool")
+        if pool is not None and pool.workers_were_killed():
+            # Everything is cleaned up and said by now; waiting for a thread that cannot
+            # end (see workers_were_killed) would leave flyer hanging after Ctrl-C.
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise

@@ -29,6 +29,16 @@ from flyer.errors import FlyerError
 # few enough that finished results do not pile up in memory (a 5 000-school batch).
 WINDOW_PER_WORKER = 3
 
+# Whether this process has killed a worker (Ctrl-C, a timeout, a crash). See `cli.main`.
+_killed_workers = False
+
+
+def workers_were_killed() -> bool:
+    """A worker killed halfway through sending its result leaves concurrent.futures'
+    manager thread blocked on the result pipe for good (its writer is this process, so no
+    end of file comes), and Python waits for that thread at exit."""
+    return _killed_workers
+
 
 def workers_available() -> int:
     """The cores this process may run on (a container's CPU set, not the host's)."""
@@ -67,8 +77,11 @@ class Workers:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        # The worker's parent is this process only when it is forked from it (not from a
+        # fork server, nor spawned).
+        parent = os.getpid() if self._context.get_start_method() == "fork" else None
         return ProcessPoolExecutor(self.processes, mp_context=self._context,
-                                   initializer=_start_worker, initargs=(os.getpid(),))
+                                   initializer=_start_worker, initargs=(parent,))
 
     @classmethod
     def start(cls, tasks: int) -> Workers:
@@ -125,8 +138,10 @@ class Workers:
 
     def _reset(self, kill: bool = False) -> None:
         """Replace the executor (after a crash or a timeout), killing its workers."""
+        global _killed_workers
         old = self._executor
         if kill:
+            _killed_workers = True
             # concurrent.futures has no public way to stop a running task before 3.14
             # (`terminate_workers`); its worker table is stable across versions.
             for process in list((getattr(old, "_processes", None) or {}).values()):
@@ -139,7 +154,7 @@ class Workers:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int | None) -> None:
     import signal
 
     # The parent handles Ctrl-C and stops the pool; workers must not print tracebacks.
@@ -148,8 +163,11 @@ def _start_worker(parent: int) -> None:
     budget.limit_worker()
 
 
-def _die_with_parent(parent: int) -> None:
-    """A worker must not outlive flyer, whatever kills flyer (SIGKILL included)."""
+def _die_with_parent(parent: int | None) -> None:
+    """A worker must not outlive flyer, whatever kills flyer (SIGKILL included).
+
+    On Linux the kernel kills it when its parent dies: flyer, or the fork server that dies
+    with flyer (`flyer watch`, `flyer serve`)."""
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -157,8 +175,8 @@ def _die_with_parent(parent: int) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-        # The parent may have died between the fork and the prctl.
-        if os.getppid() != parent:
+        # Forked by flyer itself: flyer may have died between the fork and the prctl.
+        if parent is not None and os.getppid() != parent:
             os._exit(1)
         return
     watched = multiprocessing.parent_process()  # pragma: no cover - not Linux
