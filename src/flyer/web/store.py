@@ -356,16 +356,8 @@ def _last_slot(item: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def _trailing(item: Any) -> Any:
-    slot = _last_slot(item)
-    if slot is None:
-        return None
-    node, key = slot
-    entry = node.ca.items.get(key)
-    return entry[2] if entry and len(entry) > 2 else None
-
-
-def _take_trailing(item: Any) -> Any:
+def _trailing_entry(item: Any) -> tuple[Any, Any, list[Any]] | None:
+    """The comment entry holding what follows `item`, with its node and key, if any."""
     slot = _last_slot(item)
     if slot is None:
         return None
@@ -373,6 +365,19 @@ def _take_trailing(item: Any) -> Any:
     entry = node.ca.items.get(key)
     if not entry or len(entry) <= 2 or entry[2] is None:
         return None
+    return node, key, entry
+
+
+def _trailing(item: Any) -> Any:
+    found = _trailing_entry(item)
+    return found[2][2] if found else None
+
+
+def _take_trailing(item: Any) -> Any:
+    found = _trailing_entry(item)
+    if found is None:
+        return None
+    node, key, entry = found
     token = entry[2]
     entry[2] = None
     if not any(entry):
