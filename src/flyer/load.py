@@ -23,10 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from flyer.errors import FlyerError, Problem
-
-# MAX_DATA_BYTES, read_bytes and normalise_header are also imported from here by callers.
-from flyer.files import MAX_DATA_BYTES as MAX_DATA_BYTES
-from flyer.files import read_bytes as read_bytes
+from flyer.files import MAX_DATA_BYTES, read_bytes
 from flyer.model import (
     LANG_CODE,
     Campaign,
@@ -117,9 +114,13 @@ _PER_LANGUAGE = {normalise_header(text.columns[0]): name
                  for name, text in field_texts(Contact).items() if text.columns_by_lang}
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit: int = MAX_DATA_BYTES) -> str:
     """A data file's text, UTF-8 (with or without BOM), size-capped."""
-    raw = read_bytes(path)
+    return decode_utf8(read_bytes(path, limit), path)
+
+
+def decode_utf8(raw: bytes, path: Path) -> str:
+    """A file's bytes as UTF-8 text (with or without BOM), or the line that is not."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -184,28 +185,25 @@ def _compose(text: str, path: Path, offset: int, loader: Any) -> Any:
         return yaml.compose(text, Loader=loader)
     except FlyerError:
         raise
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
         if loader is not yaml.SafeLoader:
             raise
+        error = exc  # only the pure-Python parser words its mistakes: said below
     except Exception:  # a parser fault on odd bytes: said like any YAML mistake
         if loader is not yaml.SafeLoader:
             raise yaml.YAMLError from None
         raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
                          path) from None
-    # Only the pure-Python parser gets here, with the mistake to word.
-    try:
-        yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line, message = _yaml_syntax(exc, text)
+    if isinstance(error, yaml.MarkedYAMLError):
+        line, message = _yaml_syntax(error, text)
         raise FlyerError(message, path, line + offset if line is not None else None) from None
-    except yaml.reader.ReaderError as exc:
+    if isinstance(error, yaml.reader.ReaderError):
         # A control character (NUL, BEL…) pasted from another program.
-        at = text[: exc.position].count("\n") + 1 + offset
-        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        at = text[: error.position].count("\n") + 1 + offset
+        code = (error.character if isinstance(error.character, int)
+                else ord(error.character[:1] or " "))
         raise FlyerError(f"caractère invisible interdit (code U+{code:04X}) sur cette "
                          "ligne ; effacez-le et retapez le texte autour", path, at) from None
-    except yaml.YAMLError:
-        pass
     raise FlyerError("syntaxe YAML incorrecte ; vérifiez l'indentation et les guillemets",
                      path)
 
@@ -580,16 +578,15 @@ def load_contacts(
 
 # --- contacts.csv / contacts.xlsx, as Excel writes them ---------------------------------
 
-def _aliases(headers: tuple[Row, ...]) -> dict[str, str]:
+def _aliases(header: Row) -> dict[str, str]:
     """CSV_COLUMNS, plus `description de`, `description pt-br`… for any language code."""
     aliases = dict(CSV_COLUMNS)
-    for row in headers:
-        for index in range(len(row.cells)):
-            words = normalise_header(row.text(index)).split(" ", 1)
-            if len(words) == 2 and words[0] in _PER_LANGUAGE:
-                lang = words[1].replace(" ", "-")
-                if LANG_CODE.match(lang):
-                    aliases.setdefault(" ".join(words), f"{_PER_LANGUAGE[words[0]]}.{lang}")
+    for index in range(len(header.cells)):
+        words = normalise_header(header.text(index)).split(" ", 1)
+        if len(words) == 2 and words[0] in _PER_LANGUAGE:
+            lang = words[1].replace(" ", "-")
+            if LANG_CODE.match(lang):
+                aliases.setdefault(" ".join(words), f"{_PER_LANGUAGE[words[0]]}.{lang}")
     return aliases
 
 
@@ -625,7 +622,7 @@ def load_contacts_table(
         if not rows:
             raise FlyerError("aucune ligne d'en-tête après la date", path, first.line)
     header = rows.pop(0)
-    columns = match_columns(table, header, _aliases((header,)), CSV_HEADERS_SHOWN, rows)
+    columns = match_columns(table, header, _aliases(header), CSV_HEADERS_SHOWN, rows)
     problems.extend(columns.problems)
     shown = columns.shown
     for needed in ("name", "phone"):
@@ -691,7 +688,7 @@ def load_contacts_table(
     if updated is not None:
         data["updated"] = updated[1] or None
         lines[("updated",)] = updated[0]
-        if isinstance(updated[1], dt.date) or updated[1]:
+        if updated[1]:
             try:
                 check_not_future(parse_date(updated[1]), today)
             except ValueError as exc:
@@ -717,9 +714,6 @@ def load_contacts_table(
         raise FlyerError(problems=sorted(problems, key=lambda p: p.line or 0))
     return result, path, warnings
 
-
-# The name the reader had when it read CSV only.
-load_contacts_csv = load_contacts_table
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:

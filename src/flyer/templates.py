@@ -26,33 +26,16 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from flyer.errors import FlyerError, Problem
-from flyer.load import parse_yaml
+from flyer.files import read_bytes
+from flyer.load import decode_utf8, parse_yaml, read_text
 from flyer.sandbox import BoundedEnvironment, TemplateTooCostly
 
-# A template or i18n file; the shipped ones are under 10 kB.
+# A template or i18n file; the shipped ones are under 10 kB. Checked before reading, as
+# data files are: a FIFO or a device named like a template can neither hang nor flood it.
 MAX_LAYOUT_BYTES = 1_000_000
 
 
 # --- reading layouts/ ------------------------------------------------------------------
-
-def read_layout_file(path: Path, limit: int = MAX_LAYOUT_BYTES) -> tuple[bytes, float]:
-    """The bytes and modification time of a file of `layouts/`, if it is a regular file
-    of at most `limit` bytes (checked before reading, as data files are: a FIFO or a
-    device named like a template can neither hang nor flood the read)."""
-    from flyer.files import read_bytes
-
-    data = read_bytes(path, limit)
-    return data, path.stat().st_mtime
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise FlyerError("le fichier n'est pas en UTF-8 ; enregistrez-le en « UTF-8 » dans "
-                         "votre éditeur", path, line) from None
-
 
 def _inside(path: Path, root: Path, what: str = "ce fichier") -> None:
     if not path.resolve().is_relative_to(root.resolve()):
@@ -76,8 +59,8 @@ class LayoutLoader(jinja2.FileSystemLoader):
         if not os.path.lexists(path):
             raise jinja2.TemplateNotFound(template)
         _inside(path, root, "ce modèle")
-        raw, mtime = read_layout_file(path)
-        source = _decode(raw, path)
+        source = decode_utf8(read_bytes(path, MAX_LAYOUT_BYTES), path)
+        mtime = os.path.getmtime(path)
 
         def uptodate() -> bool:
             try:
@@ -181,8 +164,7 @@ def _read_strings(layouts: Path, path: Path, lang: str) -> tuple[dict[str, str],
     if not os.path.lexists(path):
         raise FlyerError(f"textes de la mise en page introuvables pour « {lang} »", path)
     _inside(path, layouts)
-    raw, _ = read_layout_file(path)
-    data, lines = parse_yaml(_decode(raw, path), path)
+    data, lines = parse_yaml(read_text(path, MAX_LAYOUT_BYTES), path)
     if not isinstance(data, dict):
         raise FlyerError("chaque ligne doit être « clé: texte »", path, 1)
     for key, value in data.items():
