@@ -85,7 +85,6 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str],
     plain = {name: typeset(value, lang) for name, value in contact if isinstance(value, str)}
     return {
         **plain,
-        "name": typeset(contact.name, lang),
         "description": typeset(contact.describe(lang), description_lang or lang),
         # The language of the description when it is not the document's: a Dutch edition
         # falls back to the French text, which must be hyphenated and read aloud as French.

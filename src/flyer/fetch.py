@@ -63,11 +63,8 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
                 self._refuse(url, "URL data: trop grande")
             response = super().fetch(url, headers)
             body = response.read()
-            if response.content_type in IMAGE_TYPES:
-                # A compressed PNG of 12000×12000 pixels fits in a small data: URL.
-                self._check_image(url, io.BytesIO(body))
-            else:
-                self._check_svg(url, body, response.content_type)
+            # A compressed PNG of 12000×12000 pixels fits in a small data: URL.
+            self._check_body(url, body, response.content_type)
             return URLFetcherResponse(url, body=body, headers=response.headers)
         if scheme != "file":
             self._refuse(url, "seuls les fichiers du dossier de mise en page et de données "
@@ -77,12 +74,15 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         if size > self.max_bytes:
             self._refuse(url, f"fichier trop gros ({size // 1_000_000} Mo)")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if mime in IMAGE_TYPES:
-            self._check_image(url, path)
         body = path.read_bytes()
-        if mime not in IMAGE_TYPES:
-            self._check_svg(url, body, mime)
+        self._check_body(url, body, mime)
         return URLFetcherResponse(path.as_uri(), body=body, headers={"Content-Type": mime})
+
+    def _check_body(self, url: str, body: bytes, mime: str) -> None:
+        if mime in IMAGE_TYPES:
+            self._check_image(url, io.BytesIO(body))
+        else:
+            self._check_svg(url, body, mime)
 
     def _allowed_path(self, url: str) -> Path:
         parts = urlsplit(url)
@@ -98,7 +98,7 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
             self._refuse(url, "ce n'est pas un fichier ordinaire")
         return path
 
-    def _check_image(self, url: str, path: Path | io.BytesIO) -> None:
+    def _check_image(self, url: str, body: io.BytesIO) -> None:
         from PIL import Image  # Pillow comes with WeasyPrint; only images pay for it
 
         try:
@@ -106,7 +106,7 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
             # own bomb check (a warning, then an error above 179 Mpx) is ours to word.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(path) as image:
+                with Image.open(body) as image:
                     width, height = image.size
         except Image.DecompressionBombError:
             self._refuse(url, "image beaucoup trop grande (plus de 179 millions de pixels)")

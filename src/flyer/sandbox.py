@@ -318,10 +318,7 @@ def _check_method(owner: Any, name: str, args: tuple[Any, ...],
             found = min(found, count)
         _check_result(len(owner) + found * max(len(new) - len(old), 0))
     elif name == "join" and args:
-        items = list(_counted(args[0]))
-        _check_result(sum(_cost(item) for item in items)
-                      + len(owner) * max(len(items) - 1, 0))
-        args = (items, *args[1:])
+        args = (_joined(args[0], len(owner)), *args[1:])
     elif name == "expandtabs":
         tabsize = _arg(args, kwargs, 0, "tabsize", 8)
         tab = "\t" if isinstance(owner, str) else b"\t"
@@ -349,12 +346,17 @@ def _length(value: Any) -> int:
     return len(value) if isinstance(value, str | bytes) else _cost(value)
 
 
-def _check_join(arguments: dict[str, Any]) -> None:
-    items = list(_counted(arguments["value"]))
-    arguments["value"] = items
-    separator = arguments.get("d", "")
+def _joined(iterable: Any, separator_length: int) -> list[Any]:
+    """The items of a join (`str.join` or the `join` filter), once its result is known
+    to fit."""
+    items = list(_counted(iterable))
     _check_result(sum(_cost(item) for item in items)
-                  + _length(separator) * max(len(items) - 1, 0))
+                  + separator_length * max(len(items) - 1, 0))
+    return items
+
+
+def _check_join(arguments: dict[str, Any]) -> None:
+    arguments["value"] = _joined(arguments["value"], _length(arguments.get("d", "")))
 
 
 def _check_replace(arguments: dict[str, Any]) -> None:
