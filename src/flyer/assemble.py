@@ -167,7 +167,9 @@ def _overlay_page(pdf: Pdf, page: pikepdf.Page, top: pikepdf.Page) -> Any:
     coalesces the streams into one).
     """
     form = pdf.copy_foreign(top.as_form_xobject())
-    name = page.add_resource(form, Name.XObject, prefix="FlyerBlock")
+    # A fixed name (pikepdf would draw a random one from a prefix): the same school gives
+    # the same bytes, and SchoolsFile uses the same name.
+    name = page.add_resource(form, Name.XObject, name=Name.FlyerBlock)
     contents = page.obj.get("/Contents")
     own = list(contents) if isinstance(contents, Array) else ([contents] if contents else [])
     page.obj.Contents = Array([pdf.make_stream(b"q\n"), *own,
