@@ -72,6 +72,8 @@ def test_the_cache_is_capped_by_size_oldest_first(tmp_path: Path) -> None:
         cache.put(f"{index:064x}", JobOutput(files={"a.pdf": b"x" * 1000},
                                             pages={"a.pdf": 1}))
         os.utime(cache._folder(f"{index:064x}"), (index, index))  # oldest first
+    RenderCache(tmp_path, max_bytes=2500).prune()  # stored nothing: walks nothing
+    assert all(cache.has(f"{i:064x}") for i in range(5))
     cache.prune()
     assert [cache.get(f"{i:064x}") is not None for i in range(5)] == [
         False, False, False, True, True]
