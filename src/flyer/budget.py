@@ -63,9 +63,9 @@ def limit_worker() -> None:
 
 
 @contextlib.contextmanager
-def render_budget(template: Path, seconds: float | None = None) -> Iterator[None]:
+def render_budget(template: Path) -> Iterator[None]:
     """Run one job within its budget; whatever stops it is said as a FlyerError."""
-    seconds = seconds or RENDER_SECONDS
+    seconds = RENDER_SECONDS
     timer = hasattr(signal, "setitimer") and _main_thread()
     previous = None
     cpu = _cpu_limit(seconds)

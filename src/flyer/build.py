@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from flyer import __version__
 from flyer.documents import PAPER_MM, DocumentSpec, ProfileSpec, Registry, load_registry
 from flyer.errors import FlyerError, Problem
+from flyer.files import visible_files
 
 if TYPE_CHECKING:
     from flyer.check import CheckResult, Expect
@@ -183,7 +184,6 @@ class JobOutput:
     base: bytes = b""  # --schools: the shared leaflet, sent once per worker
     # Why this document (too long for its pages) or school's leaflet cannot be made.
     set_aside: str | None = None
-    fit: tuple[str, ...] = ()
 
 
 # Plan ----------------------------------------------------------------------------------------
@@ -371,10 +371,8 @@ def _refuse_double_writes(plan_: Plan) -> None:
 def _layouts_digest(layouts: Path) -> str:
     """Every file a layout may read (templates, stylesheets, fonts, texts, ICC)."""
     digest = hashlib.sha256()
-    for path in sorted(layouts.rglob("*")):
+    for path in visible_files(layouts):
         relative = path.relative_to(layouts)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-            continue
         if relative.as_posix() in ("documents.yaml", "profiles.yaml", "README.md"):
             continue  # entries are hashed one by one, with their jobs
         digest.update(relative.as_posix().encode() + b"\0")
@@ -518,7 +516,7 @@ def run(plan_: Plan, progress: Progress | None = None, tick: Tick | None = None,
     output = Output(options.out)
     # Which jobs the cache has; their files are read one job at a time, when staged.
     cached = {i for i, job in enumerate(plan_.jobs) if cache is not None and cache.has(job.key)}
-    output.prepare(_estimate(plan_, cached))
+    output.prepare(_estimate(plan_))
     result.recovered = output.recovered
     try:
         _render_and_stage(plan_, cached, cache, output, result, say, tick, workers)
@@ -554,7 +552,7 @@ def _scopes(plan_: Plan) -> set[str]:
     return {scope.rsplit("|", 1)[0] + "|" for scope in exact}
 
 
-def _estimate(plan_: Plan, cached: set[int]) -> int:
+def _estimate(plan_: Plan) -> int:
     """The bytes this build will stage: a rough upper bound for the free-space check."""
     total = 0
     icc_size = {name: path.stat().st_size for name, path in plan_.work.icc.items()
@@ -662,20 +660,21 @@ def _render_and_stage(plan_: Plan, cached: set[int], cache: Any, output: Any,
                 continue
             path, pages = built
             checks = _check_bundle(plan_, bundle, path, pages)
-            if _failed_checks(checks):
-                raise FlyerError(problems=_failed_checks(checks))
+            failed_checks = _failed_checks(checks)
+            if failed_checks:
+                raise FlyerError(problems=failed_checks)
             result.checks.extend(checks)
             output.adopt(bundle.target, bundle.scope)
             result.written.append(Written(bundle.target, pages, path.stat().st_size,
                                           "schools", bundle.lang, bundle.profile))
             continue
         data, pages, checks = _bundle(plan_, bundle, kept, cache)
-        if _failed_checks(checks):
-            raise FlyerError(problems=_failed_checks(checks))
+        failed_checks = _failed_checks(checks)
+        if failed_checks:
+            raise FlyerError(problems=failed_checks)
         result.checks.extend(checks)
         output.stage(bundle.target, data, bundle.scope)
-        result.written.append(Written(bundle.target, pages, len(data),
-                                      "flyer" if bundle.kind == "documents" else "schools",
+        result.written.append(Written(bundle.target, pages, len(data), "flyer",
                                       bundle.lang, bundle.profile))
 
 
@@ -730,12 +729,9 @@ def _schools_file(plan_: Plan, bundle: Bundle, profile: ProfileSpec, failed: set
         assert job.school is not None
         if job.school.line in failed:
             continue
+        # Every job's block was written there, cached ones included (cache.get has it).
         block_file = blocks / f"{index}.pdf"
-        if block_file.is_file():
-            block = block_file.read_bytes()
-        else:  # taken from the cache
-            hit = cache.get(job.key) if cache is not None else None
-            block = hit.block if hit is not None else b""
+        block = block_file.read_bytes() if block_file.is_file() else b""
         if job.base_key not in bases:
             base = cache.get_blob(job.base_key) if cache is not None else None
             bases[job.base_key] = base or _rerender_base(plan_, index, workers)
@@ -1046,7 +1042,7 @@ class Workshop:
         profile = self.work.registry.profiles[job.profile]
         before = (len(self.renderer.warnings), len(self.renderer.fallbacks))
         pdf, pages, fit, document = self.document_file(job)
-        out = JobOutput(fit=fit)
+        out = JobOutput()
         name = job.target.name
         if pdf is None:
             # A 3-page A5 leaflet is wrong paper: it is not written (an earlier one goes
@@ -1055,7 +1051,7 @@ class Workshop:
             return out
         out.files[name] = pdf
         out.pages[name] = pages
-        if spec.impose == "two-up" and spec.sheet_paper:
+        if spec.sheet_paper:  # two-up
             imposed = spec.imposed_name(job.lang)
             out.files[imposed] = impose_two_up(pdf, _identifier(imposed, job.key),
                                                PAPER_MM[spec.sheet_paper])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from flyer.errors import FlyerError
@@ -98,3 +99,14 @@ def read_bytes(path: Path, limit: int = MAX_DATA_BYTES) -> bytes:
     if len(raw) > limit:
         raise FlyerError(f"fichier trop gros (plus de {limit // 1000} ko)", path)
     return raw
+
+
+def visible_files(folder: Path) -> Iterator[Path]:
+    """Every file below `folder` a build may read, in a stable order: hidden files and
+    folders (`.history/`, an editor's `.swp`, a build's `.serve/`) excluded."""
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file():
+            yield path

@@ -72,7 +72,6 @@ class Workers:
             import pypdfium2  # noqa: F401
             import weasyprint  # noqa: F401
         self.processes = processes
-        self.long_lived = long_lived
         self._context = context
         self._executor = self._new_executor()
 

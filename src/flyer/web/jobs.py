@@ -210,10 +210,10 @@ class Digests:
         return digest
 
     def folder(self, folder: Path) -> str:
-        from flyer.web.store import iter_data_files
+        from flyer.files import visible_files
 
         digest = hashlib.sha256()
-        for path in iter_data_files(folder):
+        for path in visible_files(folder):
             digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
             digest.update(self.file(path).encode())
         return digest.hexdigest()
@@ -623,9 +623,9 @@ def draft_data(root: Path, data: Path, replace: dict[str, bytes]) -> Path:
 
     Named by the hash of its content, so the same draft is the same folder (and key).
     """
-    from flyer.web.store import iter_data_files
+    from flyer.files import visible_files
 
-    files = {p.relative_to(data).as_posix(): p.read_bytes() for p in iter_data_files(data)}
+    files = {p.relative_to(data).as_posix(): p.read_bytes() for p in visible_files(data)}
     files.update(replace)
     digest = hashlib.sha256()
     for name in sorted(files):

@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -438,13 +438,3 @@ def edit_front_matter(text: str, values: dict[str, str | None], body: str) -> st
     if old_body.endswith(newline) and not body.endswith(newline):
         body += newline
     return f"{lines[0]}{new_front}{lines[end]}{body}"
-
-
-def iter_data_files(data: Path) -> Iterator[Path]:
-    """Every file a build may read from `data/` (the history and hidden files excluded)."""
-    for path in sorted(data.rglob("*")):
-        relative = path.relative_to(data)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.is_file():
-            yield path
