@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from flyer import __version__
 from flyer.documents import PAPER_MM, DocumentSpec, ProfileSpec, Registry, load_registry
 from flyer.errors import FlyerError, Problem
-from flyer.files import visible_files
+from flyer.files import require_source_folders, visible_files
 
 if TYPE_CHECKING:
     from flyer.check import CheckResult, Expect
@@ -126,6 +126,7 @@ class Written:
     profile: str = ""
     school: str | None = None  # the school's folder name
     imposed: bool = False  # the two-up sheets of `document`
+    sha256: str = ""  # of the bytes written, as staged (the web app lists it)
 
 
 @dataclass
@@ -192,13 +193,7 @@ def plan(options: BuildOptions) -> Plan:
     from flyer.load import load_campaign
 
     options = _normalise(options)
-    for folder, label, option in ((options.layouts, "mise en page", "--layouts"),
-                                  (options.data, "données", "--data")):
-        if not folder.is_dir():
-            raise FlyerError(
-                f"dossier de {label} introuvable (cherché dans {folder.resolve()}) ; lancez "
-                f"flyer depuis le dossier du projet, ou indiquez le dossier avec {option}",
-                folder)
+    require_source_folders(options.data, options.layouts)
     registry = load_registry(options.layouts)
     names = list(registry.profiles) if "all" in options.profiles else options.profiles
     profiles = [registry.profile(name) for name in names]
@@ -632,7 +627,7 @@ def _render_and_stage(plan_: Plan, cached: set[int], cache: Any, output: Any,
                 result.written.append(Written(
                     target, job_output.pages[name], len(data), job.document, job.lang,
                     job.profile, job.school.slug if job.school else None,
-                    imposed=name != job.target.name))
+                    imposed=name != job.target.name, sha256=output.staged[target][1]))
                 if job.school is not None:
                     outcomes[job.school.line].files.append(target)
             if index in bundled and job.school is None:
@@ -666,7 +661,8 @@ def _render_and_stage(plan_: Plan, cached: set[int], cache: Any, output: Any,
             result.checks.extend(checks)
             output.adopt(bundle.target, bundle.scope)
             result.written.append(Written(bundle.target, pages, path.stat().st_size,
-                                          "schools", bundle.lang, bundle.profile))
+                                          "schools", bundle.lang, bundle.profile,
+                                          sha256=output.staged[bundle.target][1]))
             continue
         data, pages, checks = _bundle(plan_, bundle, kept, cache)
         failed_checks = _failed_checks(checks)
@@ -675,7 +671,8 @@ def _render_and_stage(plan_: Plan, cached: set[int], cache: Any, output: Any,
         result.checks.extend(checks)
         output.stage(bundle.target, data, bundle.scope)
         result.written.append(Written(bundle.target, pages, len(data), "flyer",
-                                      bundle.lang, bundle.profile))
+                                      bundle.lang, bundle.profile,
+                                      sha256=output.staged[bundle.target][1]))
 
 
 def _relay(layout: list[Problem], result: BuildResult) -> None:

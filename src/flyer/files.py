@@ -110,3 +110,15 @@ def visible_files(folder: Path) -> Iterator[Path]:
             continue
         if path.is_file():
             yield path
+
+
+def require_source_folders(data: Path, layouts: Path) -> None:
+    """The layouts and data folders exist (every route checks this first: build, watch,
+    serve), or a FlyerError says where flyer looked and what to do."""
+    for folder, label, option in ((layouts, "mise en page", "--layouts"),
+                                  (data, "données", "--data")):
+        if not folder.is_dir():
+            raise FlyerError(
+                f"dossier de {label} introuvable (cherché dans {folder.resolve()}) ; lancez "
+                f"flyer depuis le dossier du projet, ou indiquez le dossier avec {option}",
+                folder)

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,10 @@ def _service_names(config: ServeConfig) -> list[str]:
     return [c.name for c in contacts.contacts]
 
 
-def _card(request: Request, slug: str) -> tuple[views.Card, views.CpmsChoice | None]:
+def _card(request: Request, slug: str, names: list[str], langs: tuple[str, ...]
+          ) -> tuple[views.Card, views.CpmsChoice | None]:
+    """One audience's card; `names` and `langs` (the services and languages of data/)
+    are what the CPMS card offers."""
     config, builds = _config(request), _builds(request)
     audience = views.AUDIENCES[slug]
     if slug != "cpms":
@@ -181,7 +184,7 @@ def _card(request: Request, slug: str) -> tuple[views.Card, views.CpmsChoice | N
             return views.Card(audience, "idle"), None
         return views.make_card(audience, builds.peek(key), builds.progress(key),
                                f"/telecharger/{slug}"), None
-    choice = views.cpms_choice(request.query_params, _service_names(config), _languages(config))
+    choice = views.cpms_choice(request.query_params, names, langs)
     if not choice.service or choice.errors:
         return views.Card(audience, "empty"), choice
     key = builds.start(views.cpms_spec(config.data, config.layouts, choice), PRIORITY_PERSON)
@@ -203,27 +206,32 @@ def _data_warnings(config: ServeConfig) -> tuple[list[str], list[str]]:
 
 async def home(request: Request) -> Response:
     config = _config(request)
+    names, langs = _service_names(config), _languages(config)
     cards = {}
     choice = None
     for slug in views.AUDIENCES:
-        cards[slug], found = _card(request, slug)
+        cards[slug], found = _card(request, slug, names, langs)
         choice = choice or found
     warnings, problems = await asyncio.to_thread(_data_warnings, config)
     return render(request, "documents.html", {
-        "cards": cards, "choice": choice, "names": _service_names(config),
-        "langs": _languages(config), "warnings": warnings, "problems": problems})
+        "cards": cards, "choice": choice, "names": names, "langs": langs,
+        "warnings": warnings, "problems": problems})
 
 
 async def card(request: Request) -> Response:
     slug = request.path_params["slug"]
     if slug not in views.AUDIENCES:
         raise HTTPException(404)
-    found, choice = _card(request, slug)
-    warnings, _ = await asyncio.to_thread(_data_warnings, _config(request))
-    return render(request, "_card.html", {"card": found, "choice": choice,
-                                          "names": _service_names(_config(request)),
-                                          "langs": _languages(_config(request)),
-                                          "warnings": warnings})
+    # Polled every second while the card is pending: only what the card shows is loaded
+    # (the CPMS form's services and languages; the data's warnings once it is ready).
+    config = _config(request)
+    names, langs = ((_service_names(config), _languages(config)) if slug == "cpms"
+                    else ([], ()))
+    found, choice = _card(request, slug, names, langs)
+    warnings = ((await asyncio.to_thread(_data_warnings, config))[0]
+                if found.state == "ready" else [])
+    return render(request, "_card.html", {"card": found, "choice": choice, "names": names,
+                                          "langs": langs, "warnings": warnings})
 
 
 async def download(request: Request) -> Response:
@@ -316,7 +324,10 @@ async def services(request: Request) -> Response:
         data = store.load_roundtrip(forms.decode(raw)[1])
         form = forms.form_from_file(data, langs)
     except Exception:
-        return await _services_broken(request, path, raw)
+        from flyer.load import load_contacts
+
+        data = _config(request).data
+        return await _broken(request, path, raw, lambda: load_contacts(data))
     updated = forms.updated_of(data)
     forms.validate_services(form, updated or dt.date.today(), path)
     context = {"saved": request.query_params.get("enregistre") == "1",
@@ -353,7 +364,7 @@ async def _services_post(request: Request, path: Path) -> Response:
     expected = str(posted.get("hash", ""))
     form, action = forms.form_from_post(posted, _languages(config))
     raw = path.read_bytes()
-    _, text = forms.decode(raw)
+    bom, text = forms.decode(raw)
     data = store.load_roundtrip(text)
     updated = forms.updated_of(data)
     if forms.apply_action(form, action):
@@ -365,7 +376,6 @@ async def _services_post(request: Request, path: Path) -> Response:
     if not forms.validate_services(form, updated or dt.date.today(), path):
         return await _services_page(request, form, path, expected, updated,
                                     {"refused": True, "changed": True}, status=422)
-    bom, _ = forms.decode(raw)
     new_text = store.edit_contacts(text, [s.values for s in form.services],
                                    dt.date.today() if action == "verified" else None)
     problems = forms.check_file_text(new_text, path)
@@ -407,29 +417,30 @@ async def _services_table(request: Request, kind: str, path: Path) -> Response:
         "kind": kind, "file": path.name, "contacts": contacts, "problems": problems})
 
 
-async def _services_broken(request: Request, path: Path, raw: bytes) -> Response:
-    """contacts.yaml cannot be read at all: say why (as the CLI does), offer old versions."""
-    from flyer.load import load_contacts
-
+async def _broken(request: Request, path: Path, raw: bytes, load: Callable[[], object]
+                  ) -> Response:
+    """contacts.yaml or a letter cannot be read at all: say why (as the CLI does, `load`
+    raising the pipeline's own FlyerError), offer its earlier versions."""
     problems = ["Le fichier n'a pas pu être lu."]
     try:
-        load_contacts(_config(request).data)
+        load()
     except FlyerError as exc:
         problems = [forms.problem_text(p) for p in exc.problems]
     return render(request, "services_broken.html", {
         "problems": problems, "versions": store.versions(path),
-        "hash": store.content_hash(raw), "file": path.name}, status=200)
+        "hash": store.content_hash(raw), "file": path.name})
 
 
 async def restore_version(request: Request) -> Response:
     """Put back an earlier version of contacts.yaml or of a letter."""
+    from flyer.load import LETTER_NAME
+
     config = _config(request)
     posted = await _form(request)
     what = str(posted.get("fichier", ""))
     if what == "contacts.yaml":
         path, back = config.data / "contacts.yaml", "/services"
-    elif (match := re.fullmatch(r"letter\.([a-z]{2,3}(?:-[a-z0-9]{2,8})?)\.md", what)) \
-            and match.group(1) in _languages(config):
+    elif (match := LETTER_NAME.fullmatch(what)) and match.group(1) in _languages(config):
         path, back = config.data / what, f"/lettre?langue={match.group(1)}"
     else:
         raise HTTPException(404)
@@ -467,7 +478,9 @@ async def letter(request: Request) -> Response:
         saved = None
     if request.method == "GET":
         if saved is None:
-            return await _letter_broken(request, path, raw)
+            from flyer.load import load_letter
+
+            return await _broken(request, path, raw, lambda: load_letter(path, lang))
         forms.validate_letter(saved, text, path)
         spec = Spec(data=config.data, layouts=config.layouts, langs=(lang,),
                     documents=_shown("lettre"))
@@ -517,19 +530,6 @@ async def _letter_page(request: Request, form: forms.LetterForm, path: Path, fil
         "form": form, "hash": file_hash, "langs": _languages(_config(request)),
         "versions": store.versions(path), "file": path.name, "preview": preview,
         "conflict": False, **context}, status=status)
-
-
-async def _letter_broken(request: Request, path: Path, raw: bytes) -> Response:
-    from flyer.load import load_letter
-
-    problems = ["Le fichier n'a pas pu être lu."]
-    try:
-        load_letter(path, path.name.split(".")[1])
-    except FlyerError as exc:
-        problems = [forms.problem_text(p) for p in exc.problems]
-    return render(request, "services_broken.html", {
-        "problems": problems, "versions": store.versions(path),
-        "hash": store.content_hash(raw), "file": path.name})
 
 
 async def letter_preview(request: Request) -> Response:
@@ -583,28 +583,25 @@ async def schools(request: Request) -> Response:
     return RedirectResponse(f"/ecoles/{key}", status_code=303)
 
 
-SCHOOL_FIELDS = (("school", "École"), ("service", "Service"), ("contact", "Personne de contact"),
-                 ("phone", "Téléphone"), ("email", "Courriel"))
-
-
 async def one_school(request: Request) -> Response:
     """One school without a spreadsheet: the form becomes a one-row list (same pipeline)."""
     import csv
     import io
 
+    from flyer.schools import COLUMNS, REQUIRED
+
     config = _config(request)
     posted = await _form(request)
-    values = {name: " ".join(str(posted.get(name, "")).split())[:200] for name, _ in SCHOOL_FIELDS}
-    errors = {name: "Ce champ est obligatoire." for name in ("school", "service")
-              if not values[name]}
+    values = {name: " ".join(str(posted.get(name, "")).split())[:200] for name in COLUMNS}
+    errors = {name: "Ce champ est obligatoire." for name in REQUIRED if not values[name]}
     if errors:
         return render(request, "schools.html", {"errors": [], "one": values,
                                                 "one_errors": errors,
                                                 "names": _service_names(config)}, status=422)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow([name for name, _ in SCHOOL_FIELDS])
-    writer.writerow([values[name] for name, _ in SCHOOL_FIELDS])
+    writer.writerow(COLUMNS)
+    writer.writerow([values[name] for name in COLUMNS])
     path = await asyncio.to_thread(store_upload, config.root, "ecole.csv",
                                    buffer.getvalue().encode("utf-8"))
     key = _builds(request).start(Spec(data=config.data, layouts=config.layouts, schools=path),

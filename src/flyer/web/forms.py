@@ -73,6 +73,8 @@ def _text(value: Any) -> str:
 
 def form_from_post(form: Mapping[str, Any], langs: tuple[str, ...]) -> tuple[ServicesForm, str]:
     """The services as posted (in the page's order) and the button pressed."""
+    from flyer.model import LANG_CODE
+
     services = []
     for index in range(MAX_SERVICES):
         prefix = f"service-{index}-"
@@ -84,7 +86,7 @@ def form_from_post(form: Mapping[str, Any], langs: tuple[str, ...]) -> tuple[Ser
         for key in form:
             if key.startswith(prefix + "description-"):
                 lang = key.removeprefix(prefix + "description-")
-                if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", lang):
+                if LANG_CODE.fullmatch(lang):
                     description[lang] = _clean(form[key])
         services.append(ServiceForm(ServiceValues(
             origin=origin, name=_clean(form.get(prefix + "name")),

@@ -160,7 +160,7 @@ class Outcome:
         return cls(files=files, schools=schools, **data)
 
 
-def _outcome(key: str, result: BuildResult, out: Path, seconds: float) -> Outcome:
+def _outcome(key: str, result: BuildResult, out: Path) -> Outcome:
     checks: dict[Path, list[CheckResult]] = {}
     for check in result.checks:
         checks.setdefault(Path(check.file).resolve(), []).append(check)
@@ -172,7 +172,7 @@ def _outcome(key: str, result: BuildResult, out: Path, seconds: float) -> Outcom
         files.append(FileEntry(
             name=written.path.name, relative=written.path.relative_to(out).as_posix(),
             document=document, lang=lang, profile=profile, school=school,
-            pages=written.pages, size=written.size, sha256=sha256_file(written.path),
+            pages=written.pages, size=written.size, sha256=written.sha256,
             checks=tuple((c.label, c.ok) for c in own),
             qr_read=counts[0] if counts else None, qr_total=counts[1] if counts else None))
     schools = []
@@ -187,8 +187,8 @@ def _outcome(key: str, result: BuildResult, out: Path, seconds: float) -> Outcom
     for w in result.warnings:
         if w.message.startswith("WeasyPrint"):
             log.warning("%s", w)
-    return Outcome(key, True, files, warnings=list(dict.fromkeys(warnings)), schools=schools,
-                   seconds=seconds)
+    # Its seconds are the whole call's, timed by Builds._build.
+    return Outcome(key, True, files, warnings=list(dict.fromkeys(warnings)), schools=schools)
 
 
 # --- the key: a hash of the inputs ----------------------------------------------------
@@ -261,10 +261,8 @@ class Progress:
     """What a running build is doing, for a page that polls it."""
 
     state: str = "waiting"  # waiting, running
-    message: str = ""
     done: int = 0
     total: int = 0
-    started: float = field(default_factory=time.monotonic)
 
 
 class Builds:
@@ -369,7 +367,7 @@ class Builds:
 
         progress = self._progress[key]
         async with self.lane.slot(priority):
-            progress.state, progress.started = "running", time.monotonic()
+            progress.state = "running"
             busy = set(self._tasks)
             outcome = await anyio.to_thread.run_sync(self._build, key, spec, progress, busy)
         self._register(outcome)
@@ -531,9 +529,7 @@ class BuildWorker:
         """Build `spec` into `out` (blocking: call it from a thread)."""
 
         def message(kind: str, value: Any) -> None:
-            if kind == "progress":
-                progress.message = value
-            elif kind == "tick":
+            if kind == "tick":
                 progress.done, progress.total = value
 
         try:
@@ -574,21 +570,18 @@ def _serve_builds(connection: Any) -> None:
         except (EOFError, OSError):
             return  # the server is gone
 
-        def say(message: str) -> None:
-            connection.send(("progress", message))
-
         def tick(done: int, total: int) -> None:
             connection.send(("tick", (done, total)))
 
-        connection.send(("done", run_build(build, key, spec, out, say, tick)))
+        # The pages show the count of files done (tick), not the stage names.
+        connection.send(("done", run_build(build, key, spec, out, None, tick)))
 
 
 def run_build(build: Any, key: str, spec: Spec, out: Path, say: Any, tick: Any) -> Outcome:
     """One call to the pipeline, and what it produced (or why not) as an Outcome."""
-    started = time.monotonic()
     try:
         result = build(make_options(spec, out), progress=say, tick=tick)
-        return _outcome(key, result, out, time.monotonic() - started)
+        return _outcome(key, result, out)
     except FlyerError as exc:
         from flyer.web.forms import problem_text
 

@@ -58,9 +58,9 @@ def read_password(password_file: Path | None) -> str | None:
 
 def check_config(config: ServeConfig) -> None:
     """Refuse what would be unsafe or cannot work, before anything listens."""
-    for folder, label in ((config.layouts, "mise en page"), (config.data, "données")):
-        if not folder.is_dir():
-            raise FlyerError(f"dossier de {label} introuvable", folder)
+    from flyer.files import require_source_folders
+
+    require_source_folders(config.data, config.layouts)
     if not is_local(config.host) and config.password is None:
         raise FlyerError(
             f"--host {config.host} rendrait flyer accessible depuis d'autres ordinateurs : "

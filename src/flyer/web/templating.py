@@ -15,7 +15,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from flyer.web import views
+from flyer.web import store, views
 from flyer.web.auth import TOKEN_FIELD, form_token
 
 HERE = Path(__file__).parent
@@ -32,7 +32,8 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         french_date=views.french_date, size=views.size_text, pages=views.pages_text,
         language=views.language_name, qr=views.qr_text)
-    env.globals.update(static=static_url, navigation=NAVIGATION, token_field=TOKEN_FIELD)
+    env.globals.update(static=static_url, navigation=NAVIGATION, token_field=TOKEN_FIELD,
+                       keep_versions=store.KEEP_VERSIONS)
     return env
 
 
