@@ -17,6 +17,7 @@ import pytest
 from flyer.build import BuildOptions, BuildResult, Written
 from flyer.errors import FlyerError
 from flyer.watch import plan, rebuild, watch
+from flyer.write import NOTHING_WRITTEN, Interrupted
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +87,24 @@ def test_a_successful_rebuild_lists_the_files(options: BuildOptions) -> None:
     assert said == ["Reconstruction (nl)…", f"  écrit : {written.path}"]
 
 
+@pytest.mark.parametrize(("interruption", "said_last"), [
+    (Interrupted(committed=True), "Interrompu — les fichiers étaient déjà tous écrits."),
+    (Interrupted(committed=False), NOTHING_WRITTEN),
+    (KeyboardInterrupt(), NOTHING_WRITTEN),
+])
+def test_ctrl_c_during_a_rebuild_ends_the_watch_and_says_what_was_left(
+    options: BuildOptions, interruption: KeyboardInterrupt, said_last: str,
+) -> None:
+    """Ctrl-C is how a watch stops: mid-rebuild too, it returns (exit 0), after saying
+    truly whether the files were all written or none."""
+    def builder(_: BuildOptions) -> BuildResult:
+        raise interruption
+
+    said: list[str] = []
+    watch(options, said.append, threading.Event(), builder)  # does not raise
+    assert said == ["Reconstruction (tout)…", said_last]
+
+
 def test_watch_rebuilds_when_a_data_file_is_saved(options: BuildOptions) -> None:
     """The one live test: real file events, a fake build, stopped by its event."""
     (options.data / "contacts.yaml").write_text("updated: 2016-09-13\n", encoding="utf-8")
@@ -138,6 +157,11 @@ def test_flyer_watch_rebuilds_for_real_and_stops_on_ctrl_c(data_copy: Path, tmp_
                and time.monotonic() < deadline):
             time.sleep(0.2)
         assert hashlib.sha256(leaflet.read_bytes()).hexdigest() != first, "not rebuilt"
+        # Saved again, and Ctrl-C most likely in the middle of that rebuild: the watch
+        # still ends as asked, whenever the signal comes.
+        letter.write_text(letter.read_text(encoding="utf-8") + "\nÀ bientôt.\n",
+                          encoding="utf-8")
+        time.sleep(0.45)
         workers = process.children(recursive=True)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -147,5 +171,7 @@ def test_flyer_watch_rebuilds_for_real_and_stops_on_ctrl_c(data_copy: Path, tmp_
     assert process.returncode == 0, output
     assert "Arrêté." in output and "Erreur" not in output and "Traceback" not in output
     assert "KeyboardInterrupt" not in output  # no English from a library
+    assert output.rstrip().endswith("Arrêté."), output  # nothing printed after the end
+    assert "leaked" not in output
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive

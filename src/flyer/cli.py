@@ -8,7 +8,6 @@ are imported inside the commands that use them.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,7 +65,7 @@ def reports_check_errors(func: F) -> F:
 def _reporting(func: F, writes: bool) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from flyer.write import Interrupted
+        from flyer.write import NOTHING_WRITTEN, Interrupted
 
         try:
             return func(*args, **kwargs)
@@ -74,13 +73,10 @@ def _reporting(func: F, writes: bool) -> F:
             show_problems(exc, writes)
             raise typer.Exit(2) from None
         except Interrupted as exc:
-            err().print("Interrompu — les fichiers étaient déjà tous écrits." if exc.committed
-                        else "Interrompu — rien n'a été écrit : le dossier de sortie est tel "
-                             "qu'avant.")
+            err().print(exc.message)
             raise typer.Exit(130) from None
         except KeyboardInterrupt:
-            err().print("Interrompu — rien n'a été écrit : le dossier de sortie est tel "
-                        "qu'avant.")
+            err().print(NOTHING_WRITTEN)
             raise typer.Exit(130) from None
         except (typer.Exit, SystemExit):
             raise
@@ -502,8 +498,6 @@ def main() -> None:
         if pool is not None and pool.workers_were_killed():
             # Everything is cleaned up and said by now; waiting for a thread that cannot
             # end (see workers_were_killed) would leave flyer hanging after Ctrl-C.
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+            pool.exit_now(exc.code if isinstance(exc.code, int)
+                          else (0 if exc.code is None else 1))
         raise

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, NoReturn
 
 from flyer import budget
 from flyer.errors import FlyerError
@@ -36,8 +36,26 @@ _killed_workers = False
 def workers_were_killed() -> bool:
     """A worker killed halfway through sending its result leaves concurrent.futures'
     manager thread blocked on the result pipe for good (its writer is this process, so no
-    end of file comes), and Python waits for that thread at exit."""
+    end of file comes), and Python waits for that thread at exit: see `exit_now`."""
     return _killed_workers
+
+
+def exit_now(code: int) -> NoReturn:
+    """End this process without waiting for threads, and without leaving noise behind.
+
+    Workers still starting (a fork server may be mid-launch) are killed first, so none
+    prints a traceback once the pool's semaphores are gone; the exit finalizers that
+    unlink those named semaphores are run, or the resource tracker would print an
+    English warning about "leaked semaphore objects" after flyer's last word.
+    """
+    import multiprocessing.util
+
+    for child in multiprocessing.active_children():
+        child.kill()
+    multiprocessing.util._run_finalizers(0)  # what a normal exit runs first
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def workers_available() -> int:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from flyer.build import BuildOptions, BuildResult, build
 from flyer.errors import FlyerError
+from flyer.files import require_source_folders
 from flyer.load import LETTER_NAME
+from flyer.write import NOTHING_WRITTEN, Interrupted
 
 Report = Callable[[str], None]
 Builder = Callable[[BuildOptions], BuildResult]
@@ -66,6 +68,12 @@ def rebuild(changes: Iterable[Path], options: BuildOptions, report: Report,
     report(f"Reconstruction ({what})…")
     try:
         result = builder(todo)
+    except Interrupted as exc:
+        report(exc.message)
+        raise
+    except KeyboardInterrupt:
+        report(NOTHING_WRITTEN)
+        raise
     except FlyerError as exc:
         report(f"Erreur — les PDF précédents sont gardés ({len(exc.problems)} problème(s)) :")
         for problem in exc.problems:
@@ -96,9 +104,7 @@ def watch(options: BuildOptions, report: Report, stop: threading.Event | None = 
     """
     from watchfiles import watch as watch_files
 
-    for folder, label in ((options.layouts, "mise en page"), (options.data, "données")):
-        if not folder.is_dir():
-            raise FlyerError(f"dossier de {label} introuvable", folder)
+    require_source_folders(options.data, options.layouts)
     refuse_output_over_sources(options)
     workers = None
     if builder is None:
@@ -114,6 +120,10 @@ def watch(options: BuildOptions, report: Report, stop: threading.Event | None = 
         for changes in watch_files(options.data, options.layouts, stop_event=stop,
                                    debounce=300, raise_interrupt=False):
             rebuild({Path(path) for _, path in changes}, options, report, builder)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a watch ends, not a failure, whenever it comes: a rebuild under
+        # way has said what it left (all written or nothing), and the loop stops.
+        pass
     finally:
         if workers is not None:
             workers.close()

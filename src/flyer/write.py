@@ -41,12 +41,21 @@ LOCK = ".flyer-lock"
 STALE_STAGING_SECONDS = 24 * 3600
 
 
+NOTHING_WRITTEN = "Interrompu — rien n'a été écrit : le dossier de sortie est tel qu'avant."
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM, with whether the files had all been written by then."""
 
     def __init__(self, committed: bool) -> None:
         super().__init__()
         self.committed = committed
+
+    @property
+    def message(self) -> str:
+        """What the user is told: true either way, since renames are never cut halfway."""
+        return ("Interrompu — les fichiers étaient déjà tous écrits." if self.committed
+                else NOTHING_WRITTEN)
 
 
 @dataclass
