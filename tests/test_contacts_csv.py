@@ -152,7 +152,7 @@ def test_same_service_twice_points_at_both_rows(tmp_path: Path) -> None:
 def test_plus_excel_took_for_a_sign_is_restored(tmp_path: Path) -> None:
     data = _write(tmp_path, "nom;tel;date\nA;3256391620;2016-09-13\nB;474810891;2016-09-13\n")
     contacts, _, warnings = load_contacts(data)
-    assert [c.phone.text for c in contacts.contacts] == ["+3256391620", "0474810891"]
+    assert [c.phone.text for c in contacts.contacts] == ["+32 56 39 16 20", "0474 81 08 91"]
     assert [c.phone.uri for c in contacts.contacts] == ["tel:+3256391620", "tel:+32474810891"]
     assert [(w.line, "« +32" in w.message or "« 0474" in w.message) for w in warnings] == [
         (2, True), (3, True)]
@@ -187,7 +187,7 @@ def test_xlsx_with_the_csvs_cells_gives_the_same_contacts(tmp_path: Path) -> Non
 def test_xlsx_phones_stored_as_numbers_get_their_zero_back_at_their_row(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "contacts_phone_as_number.xlsx", tmp_path / "contacts.xlsx")
     contacts, _, warnings = load_contacts(tmp_path, TODAY)
-    assert [c.phone.text for c in contacts.contacts] == ["056391620", "056391601", "112"]
+    assert [c.phone.text for c in contacts.contacts] == ["056 39 16 20", "056 39 16 01", "112"]
     assert [(w.line, w.field) for w in warnings] == [(2, "Téléphone"), (3, "Téléphone")]
     assert "« 0 » du début manquait" in warnings[0].message
     assert contacts.updated == dt.date(2026, 9, 13)  # the oldest date cell

@@ -196,7 +196,7 @@ def test_xlsx_list_with_french_headers_and_a_phone_excel_made_a_number() -> None
         (2, "ecole-fictive-des-tilleuls"), (4, "athenee-fictif-du-beau-site")]
     tilleuls = schools.rows[0].school
     assert tilleuls.contact == "Mme Exemple" and tilleuls.phone is not None
-    assert (tilleuls.phone.text, tilleuls.phone.uri) == ("056991001", "tel:+3256991001")
+    assert (tilleuls.phone.text, tilleuls.phone.uri) == ("056 99 10 01", "tel:+3256991001")
     [repaired] = schools.warnings
     assert (repaired.line, repaired.field) == (2, "Téléphone")
     assert "le « 0 » du début manquait" in repaired.message

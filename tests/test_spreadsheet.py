@@ -47,13 +47,16 @@ def test_xlsx_first_sheet_by_row_number_with_numbers_and_dates_as_excel_shows_th
 
 
 @pytest.mark.parametrize(("typed", "fixed"), [
-    ("56391620", "056391620"), ("474810891", "0474810891"), ("3256391620", "+3256391620"),
-    ("056/39 16 20", "056/39 16 20"), ("112", "112"),
+    # A bare run of digits (a number cell) is printed grouped; a typed grouping is kept.
+    ("56391620", "056 39 16 20"), ("474810891", "0474 81 08 91"), ("25551234", "02 555 12 34"),
+    ("3256391620", "+32 56 39 16 20"), ("56/39 16 20", "056/39 16 20"),
+    ("056/39 16 20", "056/39 16 20"), ("0474810891", "0474810891"), ("112", "112"),
 ])
 def test_phone_cells_get_back_what_excel_dropped(typed: str, fixed: str) -> None:
     value, warning = phone_cell(typed)
     assert value == fixed
     assert (warning is None) == (typed == fixed)
+    assert warning is None or f"le numéro imprimé sera « {fixed} »" in warning
 
 
 def test_phone_cell_in_scientific_notation_is_explained() -> None:

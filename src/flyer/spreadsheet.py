@@ -374,5 +374,13 @@ def phone_cell(value: str) -> tuple[str, str | None]:
     prefix = dropped_prefix(value)
     if prefix is None:
         return value, None
-    return prefix + value, (f"« {value} » : le « {prefix} » du début manquait (Excel l'enlève), "
-                            f"le numéro imprimé sera « {prefix}{value} »")
+    fixed = prefix + value
+    if value.isdigit():
+        # A bare run of digits is what Excel made of a number cell; nobody typed it that
+        # way, so it is printed grouped as Belgian numbers are (056 39 16 20), like its
+        # neighbours, rather than as 056391620.
+        style = (phonenumbers.PhoneNumberFormat.INTERNATIONAL if prefix == "+"
+                 else phonenumbers.PhoneNumberFormat.NATIONAL)
+        fixed = phonenumbers.format_number(phonenumbers.parse(fixed, REGION), style)
+    return fixed, (f"« {value} » : le « {prefix} » du début manquait (Excel l'enlève), "
+                   f"le numéro imprimé sera « {fixed} »")
