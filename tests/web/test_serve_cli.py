@@ -85,3 +85,8 @@ def test_serve_prints_its_address_serves_and_stops_on_ctrl_c(tmp_path: Path) -> 
     assert process.returncode == 0
     assert "Arrêté." in err
     assert "Traceback" not in err
+    # The journal is French: uvicorn's English lifecycle lines are translated or left out.
+    assert "GET /ecoles" in err and " requête : " in err, err
+    for english in ("Uvicorn running", "Started server process", "Application startup",
+                    "Shutting down", "Finished server process", " INFO "):
+        assert english not in err, err

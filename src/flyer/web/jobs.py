@@ -383,8 +383,10 @@ class Builds:
         outcome.seconds = time.monotonic() - started
         if outcome.cacheable:
             _write_text(out / "manifest.json", outcome.to_json())
-        log.info("construction %s : %s en %.1f s", key[:8],
-                 f"{len(outcome.files)} fichiers" if outcome.ok else "refusée", outcome.seconds)
+        count = len(outcome.files)
+        log.info("construction %s : %s en %s s", key[:8],
+                 (f"{count} fichier{'s' if count > 1 else ''}" if outcome.ok else "refusée"),
+                 f"{outcome.seconds:.1f}".replace(".", ","))
         self._prune(busy | {key})
         return outcome
 

@@ -132,10 +132,52 @@ def _open_when_ready(server: object, url: str) -> None:
         time.sleep(0.1)
 
 
+# uvicorn's lifecycle lines, by their format string: said in French, or left out when
+# flyer already says it (the address, Ctrl-C) or when it means nothing to the person
+# keeping the window open. Anything not listed is shown as uvicorn wrote it.
+_UVICORN_LINES: dict[str, str | None] = {
+    "Started server process [%d]": None,
+    "Waiting for application startup.": None,
+    "Application startup complete.": None,
+    "Shutting down": "arrêt demandé",
+    "Waiting for connections to close. (CTRL+C to force quit)":
+        "attente de la fin des pages en cours (Ctrl-C pour forcer l'arrêt)",
+    "Waiting for background tasks to complete. (CTRL+C to force quit)":
+        "attente de la fin des tâches en cours (Ctrl-C pour forcer l'arrêt)",
+    "Cancel %s running task(s), timeout graceful shutdown exceeded":
+        "%s tâche(s) arrêtée(s) : elles ne finissaient pas",
+    "Waiting for application shutdown.": None,
+    "Application shutdown complete.": None,
+    "Finished server process [%d]": None,
+}
+_LEVELS = {"DEBUG": "détail", "INFO": "info", "WARNING": "attention", "ERROR": "erreur",
+           "CRITICAL": "erreur grave"}
+_SOURCES = {"uvicorn.error": "serveur", "uvicorn.access": "requête", "uvicorn": "serveur"}
+
+
+class _InFrench(logging.Filter):
+    """The journal in French: uvicorn's known lines translated or dropped, levels and
+    sources named in French."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            if record.msg.startswith("Uvicorn running on"):
+                return False  # flyer prints the address itself, in French
+            if record.msg in _UVICORN_LINES:
+                french = _UVICORN_LINES[record.msg]
+                if french is None:
+                    return False
+                record.msg = french
+        record.niveau = _LEVELS.get(record.levelname, record.levelname.lower())
+        record.source = _SOURCES.get(record.name, record.name)
+        return True
+
+
 def _configure_logging() -> None:
-    """One readable line per event, for whoever keeps the server running."""
+    """One readable line per event, in French, for whoever keeps the server running."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s : %(message)s",
+    handler.addFilter(_InFrench())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(niveau)s %(source)s : %(message)s",
                                            "%Y-%m-%d %H:%M:%S"))
     for name in ("flyer", "uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
