@@ -48,7 +48,10 @@ def open_pdf(data: bytes) -> Pdf:
 
 def save(pdf: Pdf, identifier: bytes, version: str | None = None) -> bytes:
     """The file's bytes: `identifier` as the permanent ID, the second ID derived from the
-    content (qpdf's deterministic ID), so rebuilds are byte-identical."""
+    content (qpdf's deterministic ID) and the XMP DocumentID derived from `identifier`, so
+    rebuilds are byte-identical: intermediates too (a school batch's shared leaflet), whose
+    metadata reaches the merged file."""
+    _derive_document_id(pdf, identifier)
     pdf.trailer.ID = Array([String(identifier), String(identifier)])
     buffer = io.BytesIO()
     options: dict[str, Any] = {}
@@ -144,16 +147,15 @@ def _resource_dicts(pdf: Pdf) -> Iterator[Any]:
 
 
 # A school's block over its leaflet -------------------------------------------------------
-def overlay(pdf: Pdf, block: bytes, page_index: int = 0,
-            known: dict[bytes, Any] | None = None) -> None:
-    """`block`'s first page drawn over a page of `pdf` (same size), links included.
+def overlay(pdf: Pdf, block: bytes) -> None:
+    """`block`'s first page drawn over the first page of `pdf` (same size), links included.
 
     The block's data is copied in, so its file need not stay open.
     """
-    page = pdf.pages[page_index]
+    page = pdf.pages[0]
     with open_pdf(block) as top:
         form = _overlay_page(pdf, page, top.pages[0])
-        _own_streams(form, known)
+        _own_streams(form)
         for annot in page.obj.get("/Annots") or []:
             _own_streams(annot)
 
@@ -314,14 +316,9 @@ class SchoolsFile:
             contents.append(self._close)
         annots = [*shared.annots, *block_annots] if self.links else []
         if self.crop_marks:
-            trim, bleed = shared.trim, shared.bleed
-            if self.bleed_mm:
-                out = self.bleed_mm * MM
-                bleed = [max(trim[0] - out, shared.media[0]), max(trim[1] - out, shared.media[1]),
-                         min(trim[2] + out, shared.media[2]), min(trim[3] + out, shared.media[3])]
-            slug = max(trim[0] - bleed[0], 0.0) + (MARK_GAP_MM + MARK_LENGTH_MM + 1.0) * MM
-            entries["/MediaBox"] = _box([trim[0] - slug, trim[1] - slug, trim[2] + slug,
-                                         trim[3] + slug])
+            trim = shared.trim
+            media, bleed = _press_boxes(trim, shared.media, shared.bleed, self.bleed_mm)
+            entries["/MediaBox"] = _box(media)
             entries["/BleedBox"] = _box(bleed)
             entries["/TrimBox"] = _box(trim)
             entries.pop("/CropBox", None)
@@ -402,10 +399,7 @@ class SchoolsFile:
             import zlib
 
             raw = zlib.decompress(raw)
-        xmp = re.sub(rb"(<dc:title>\s*<rdf:Alt>\s*<rdf:li[^>]*>)[^<]*",
-                     lambda m: m.group(1) + _xml_text(title), raw)
-        derived = uuid.uuid5(uuid.NAMESPACE_OID, identifier.hex())
-        xmp = re.sub(rb"xmp\.did:[0-9a-fA-F-]{36}", b"xmp.did:" + str(derived).encode(), xmp)
+        xmp = _xmp_document_id(_xmp_title(raw, title), identifier)
         return self._stream(xmp, b"/Type/Metadata/Subtype/XML")
 
 
@@ -516,17 +510,13 @@ class _Copier:
                 self.target._write(number, self._direct(obj))
 
 
-def _own_streams(obj: Any, known: dict[bytes, Any] | None = None) -> None:
+def _own_streams(obj: Any) -> None:
     """Give every stream reachable from `obj` its own copy of its (still encoded) data.
 
     qpdf copies a foreign stream's data lazily, from the file it came from; a school's block
-    is closed as soon as it is folded in, so its streams must hold their bytes first. With
-    `known` (digest → stream already in the file), a stream identical to one already there
-    (a font subset two schools share, the same code) is replaced by it. `/P` and `/Parent`
-    are not followed: they lead back to the page tree.
+    is closed as soon as it is folded in, so its streams must hold their bytes first.
+    `/P` and `/Parent` are not followed: they lead back to the page tree.
     """
-    import hashlib
-
     seen: set[tuple[int, int]] = set()
     stack = [obj]
     while stack:
@@ -545,13 +535,6 @@ def _own_streams(obj: Any, known: dict[bytes, Any] | None = None) -> None:
             if key in ("/P", "/Parent") or not isinstance(
                     child, pikepdf.Dictionary | pikepdf.Stream | pikepdf.Array):
                 continue
-            if known is not None and isinstance(child, pikepdf.Stream) and child.is_indirect:
-                digest = hashlib.sha256(child.read_raw_bytes() + repr(sorted(
-                    (k, str(v)) for k, v in child.items() if k != "/Length")).encode()).digest()
-                twin = known.setdefault(digest, child)
-                if twin.objgen != child.objgen and _leaf(child):
-                    current[key] = twin
-                    continue
             stack.append(child)
 
 
@@ -596,9 +579,7 @@ def _copy_document_entries(pdf: Pdf, first: Pdf, title: str) -> None:
         pdf.docinfo[key] = value
     pdf.docinfo[Name.Title] = title
     if "/Metadata" in pdf.Root:
-        xmp = pdf.Root.Metadata.read_bytes()
-        xmp = re.sub(rb"(<dc:title>\s*<rdf:Alt>\s*<rdf:li[^>]*>)[^<]*",
-                     lambda m: m.group(1) + _xml_text(title), xmp)
+        xmp = _xmp_title(pdf.Root.Metadata.read_bytes(), title)
         pdf.Root.Metadata = pdf.make_stream(xmp, Type=Name.Metadata, Subtype=Name.XML)
 
 
@@ -724,7 +705,7 @@ def _cut_marks(width: float, height: float) -> bytes:
 
 # Press finishing --------------------------------------------------------------------------
 def finish(pdf: Pdf, condition: OutputCondition | None, crop_marks: bool, links: bool,
-           identifier: bytes, bleed_mm: float = 0.0) -> None:
+           bleed_mm: float = 0.0) -> None:
     """Crop marks in black ink only outside the BleedBox, the output condition that
     matches the embedded profile, and no annotation on the page when the profile allows
     no links (PDF/X forbids them in the printable area; paper has no links anyway).
@@ -737,15 +718,9 @@ def finish(pdf: Pdf, condition: OutputCondition | None, crop_marks: bool, links:
             del page.obj.Annots
         if crop_marks:
             trim = [float(v) for v in page.trimbox]
-            media = [float(v) for v in page.mediabox]
-            bleed = [float(v) for v in page.bleedbox]
-            if bleed_mm:
-                out = bleed_mm * MM
-                bleed = [max(trim[0] - out, media[0]), max(trim[1] - out, media[1]),
-                         min(trim[2] + out, media[2]), min(trim[3] + out, media[3])]
-            slug = max(trim[0] - bleed[0], 0.0) + (MARK_GAP_MM + MARK_LENGTH_MM + 1.0) * MM
-            page.mediabox = Array([trim[0] - slug, trim[1] - slug, trim[2] + slug,
-                                   trim[3] + slug])
+            media, bleed = _press_boxes(trim, [float(v) for v in page.mediabox],
+                                       [float(v) for v in page.bleedbox], bleed_mm)
+            page.mediabox = Array(media)
             page.obj.BleedBox = Array(bleed)
             page.obj.TrimBox = Array(trim)
             if "/CropBox" in page.obj:
@@ -754,7 +729,19 @@ def finish(pdf: Pdf, condition: OutputCondition | None, crop_marks: bool, links:
             page.contents_add(pdf.make_stream(b"\nQ\n" + _crop_marks(trim, bleed)),
                               prepend=False)
     _declare_condition(pdf, condition)
-    _derive_document_id(pdf, identifier)
+
+
+def _press_boxes(trim: list[float], media: list[float], bleed: list[float], bleed_mm: float
+                ) -> tuple[list[float], list[float]]:
+    """(MediaBox, BleedBox) of a press page: the bleed is the trim plus `bleed_mm` within
+    the laid-out page (or the page's own BleedBox without it), and the MediaBox leaves
+    room beyond the bleed for the crop marks."""
+    if bleed_mm:
+        out = bleed_mm * MM
+        bleed = [max(trim[0] - out, media[0]), max(trim[1] - out, media[1]),
+                 min(trim[2] + out, media[2]), min(trim[3] + out, media[3])]
+    slug = max(trim[0] - bleed[0], 0.0) + (MARK_GAP_MM + MARK_LENGTH_MM + 1.0) * MM
+    return [trim[0] - slug, trim[1] - slug, trim[2] + slug, trim[3] + slug], bleed
 
 
 def _declare_condition(pdf: Pdf, condition: OutputCondition | None) -> None:
@@ -775,10 +762,24 @@ def _derive_document_id(pdf: Pdf, identifier: bytes) -> None:
     if "/Metadata" not in pdf.Root or not identifier:
         return
     xmp = pdf.Root.Metadata.read_bytes()
-    derived = uuid.uuid5(uuid.NAMESPACE_OID, identifier.hex())
-    new = re.sub(rb"xmp\.did:[0-9a-fA-F-]{36}", b"xmp.did:" + str(derived).encode(), xmp)
+    new = _xmp_document_id(xmp, identifier)
     if new != xmp:
         pdf.Root.Metadata = pdf.make_stream(new, Type=Name.Metadata, Subtype=Name.XML)
+
+
+_XMP_TITLE = re.compile(rb"(<dc:title>\s*<rdf:Alt>\s*<rdf:li[^>]*>)[^<]*")
+_XMP_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-fA-F-]{36}")
+
+
+def _xmp_title(xmp: bytes, title: str) -> bytes:
+    """The XMP packet with `title` as its dc:title (a merged file is not its first part)."""
+    return _XMP_TITLE.sub(lambda m: m.group(1) + _xml_text(title), xmp)
+
+
+def _xmp_document_id(xmp: bytes, identifier: bytes) -> bytes:
+    """The XMP packet with its DocumentID derived from the file ID (same input, same bytes)."""
+    derived = uuid.uuid5(uuid.NAMESPACE_OID, identifier.hex())
+    return _XMP_DOCUMENT_ID.sub(b"xmp.did:" + str(derived).encode(), xmp)
 
 
 def _crop_marks(trim: list[float], bleed: list[float]) -> bytes:

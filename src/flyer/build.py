@@ -988,7 +988,7 @@ class Workshop:
         identifier = identifier or bytes(pdf.trailer.ID[0])
         if finished:
             finish(pdf, self.work.conditions.get(profile.name), profile.crop_marks,
-                   profile.links, identifier, profile.bleed_mm)
+                   profile.links, profile.bleed_mm)
         try:
             return save(pdf, identifier, version=pdf.pdf_version)
         finally:
