@@ -169,7 +169,7 @@ def test_flyer_watch_rebuilds_for_real_and_stops_on_ctrl_c(data_copy: Path, tmp_
         if process.is_running():
             process.kill()
     assert process.returncode == 0, output
-    assert "Arrêté." in output and "Erreur" not in output and "Traceback" not in output
+    assert "Arrêté." in output and "Erreur" not in output and "Traceback" not in output, output
     assert "KeyboardInterrupt" not in output  # no English from a library
     assert output.rstrip().endswith("Arrêté."), output  # nothing printed after the end
     assert "leaked" not in output

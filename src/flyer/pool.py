@@ -43,19 +43,27 @@ def workers_were_killed() -> bool:
 def exit_now(code: int) -> NoReturn:
     """End this process without waiting for threads, and without leaving noise behind.
 
-    Workers still starting (a fork server may be mid-launch) are killed first, so none
-    prints a traceback once the pool's semaphores are gone; the exit finalizers that
-    unlink those named semaphores are run, or the resource tracker would print an
-    English warning about "leaked semaphore objects" after flyer's last word.
+    Everything flyer had to say is said by then, so its output is closed first: a pool
+    thread still running (its queue closed under it) cannot print a traceback after
+    « Arrêté. ». Workers still starting (a fork server may be mid-launch) are killed, so
+    none prints one once the pool's semaphores are gone; and the exit finalizers that
+    unlink those named semaphores are run, or the resource tracker (a process of its own)
+    would print an English warning about "leaked semaphore objects".
     """
+    import contextlib
     import multiprocessing.util
 
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    with contextlib.suppress(OSError):
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
     for child in multiprocessing.active_children():
         child.kill()
     # What a normal exit runs first (private, but stable since Python 3.0; not in typeshed).
     multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
-    sys.stdout.flush()
-    sys.stderr.flush()
     os._exit(code)
 
 
@@ -137,20 +145,20 @@ class Workers:
                 try:
                     result = future.result(timeout=budget.task_seconds(size))
                 except FutureTimeout:
-                    self._reset(kill=True)
                     raise FlyerError(budget.timeout_message(names[0], budget.task_seconds(size)),
                                      None) from None
                 except BrokenProcessPool:
-                    self._reset(kill=True)
                     raise FlyerError(budget.crash_message(names[0])) from None
                 queue.popleft()
                 fill()
                 yield result
         except BaseException:
-            for future, _, _ in queue:
-                future.cancel()
             if queue:
-                # Ctrl-C or an error: running tasks are stopped, not waited for.
+                # Ctrl-C, a timeout, a crash or an error: running tasks are stopped, not
+                # waited for, and the pool's own thread cancels the others (shutdown with
+                # cancel_futures). Not from here: that thread, finding its workers killed,
+                # fails every pending task, and on a task cancelled under it Python 3.11
+                # raises in the thread, a traceback in the middle of flyer's message.
                 self._reset(kill=True)
             raise
 
