@@ -220,3 +220,23 @@ def test_a_build_process_that_dies_is_said_in_french_and_replaced(
     assert not first.ok
     assert first.problems == [jobs.UNEXPECTED]
     assert second.ok and second.file("leaflet-fr.pdf") is not None
+
+
+def test_file_digests_stay_bounded_and_right(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drafts and uploads bring new paths for as long as the server runs: the memo keeps
+    the most recent ones, and a forgotten file is simply hashed again."""
+    import hashlib
+
+    monkeypatch.setattr(jobs.Digests, "LIMIT", 3)
+    digests = jobs.Digests()
+    paths = []
+    for n in range(5):
+        path = tmp_path / f"draft-{n}.yaml"
+        path.write_text(f"version {n}\n", encoding="utf-8")
+        paths.append(path)
+        digests.file(path)
+    assert len(digests._memo) == 3 and paths[0] not in digests._memo
+    assert digests.file(paths[0]) == hashlib.sha256(b"version 0\n").hexdigest()
+    paths[4].write_text("changed\n", encoding="utf-8")
+    assert digests.file(paths[4]) == hashlib.sha256(b"changed\n").hexdigest()

@@ -194,7 +194,13 @@ def _outcome(key: str, result: BuildResult, out: Path) -> Outcome:
 # --- the key: a hash of the inputs ----------------------------------------------------
 
 class Digests:
-    """File hashes, recomputed only when a file's size, time or inode changed."""
+    """File hashes, recomputed only when a file's size, time or inode changed.
+
+    Bounded: besides data/ and layouts/, drafts and uploaded school lists bring paths that
+    come and go for as long as the server runs; the least recently hashed are forgotten.
+    """
+
+    LIMIT = 4096
 
     def __init__(self) -> None:
         self._memo: dict[Path, tuple[tuple[int, int, int], str]] = {}
@@ -206,7 +212,10 @@ class Digests:
         if known is not None and known[0] == signature:
             return known[1]
         digest = sha256_file(path)
+        self._memo.pop(path, None)  # to the end: the oldest entry is the first
         self._memo[path] = (signature, digest)
+        if len(self._memo) > self.LIMIT:
+            del self._memo[next(iter(self._memo))]
         return digest
 
     def folder(self, folder: Path) -> str:
