@@ -89,3 +89,38 @@ def test_a_cached_build_names_this_builds_files(tmp_path: Path,
                                out=tmp_path / "two", langs=("fr",)))
     assert again.rendered == 0 and first.rendered > 0
     assert all(c.file.startswith(str(tmp_path / "two")) for c in again.checks)
+
+
+def test_an_entry_pruned_after_the_plan_is_made_again(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another flyer may prune the shared cache between this build's plan and its use of
+    an entry: the job is rendered again, and the files are the same as ever."""
+    monkeypatch.setenv("FLYER_CACHE_DIR", str(tmp_path / "cache"))
+    options = dict(data=ROOT / "data", layouts=ROOT / "layouts", langs=("fr",))
+    build(BuildOptions(out=tmp_path / "first", **options))  # type: ignore[arg-type]
+    keys = _keys(ROOT / "data", tmp_path)
+    leaflet_key = keys["leaflet"]
+    original = RenderCache.get
+    lost: list[str] = []
+    # The poster is not in the cache: the build starts workers, which make the leaflet too.
+    has = RenderCache.has
+    monkeypatch.setattr(RenderCache, "has",
+                        lambda self, key: key != keys["poster"] and has(self, key))
+
+    def pruned_once(self: RenderCache, key: str) -> object:
+        if key == leaflet_key and not lost:
+            lost.append(key)
+            return None
+        return original(self, key)
+
+    monkeypatch.setattr(RenderCache, "get", pruned_once)
+    from flyer.pool import Workers
+
+    starts: list[int] = []
+    start = Workers.start.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(Workers, "start",
+                        classmethod(lambda cls, tasks: starts.append(tasks) or start(cls, tasks)))
+    build(BuildOptions(out=tmp_path / "second", **options))  # type: ignore[arg-type]
+    assert lost == [leaflet_key]
+    assert starts == [1]  # one pool, for the poster, made the leaflet again too
+    assert _tree(tmp_path / "second") == _tree(tmp_path / "first")

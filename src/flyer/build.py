@@ -850,8 +850,9 @@ def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | 
         for index in range(len(plan_.jobs)):
             if index in cached:
                 hit = cache.get(plan_.jobs[index].key) if cache is not None else None
-                if hit is None:  # pruned since the plan (another flyer): made again
-                    hit = next(out for _, out in _outputs(plan_, set(), [index], workers))
+                if hit is None:  # pruned since the plan (another flyer): made again,
+                    # on this build's workers when it has some
+                    hit = next(out for _, out in _outputs(plan_, set(), [index], pool))
                 yield index, hit
                 continue
             if index not in task_of:
