@@ -885,7 +885,7 @@ def expand_paths(arguments: list[Path]) -> list[Path]:
     import glob
 
     from flyer.errors import FlyerError, Problem
-    from flyer.write import recover
+    from flyer.write import JOURNAL, recover
 
     found: list[Path] = []
     problems: list[Problem] = []
@@ -905,7 +905,7 @@ def expand_paths(arguments: list[Path]) -> list[Path]:
             continue
         if argument.is_file():
             for folder in list(argument.resolve().parents)[:4]:
-                if (folder / ".flyer-journal.json").exists():
+                if (folder / JOURNAL).exists():
                     recover(folder)
             found.append(argument)
             continue
