@@ -21,6 +21,25 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "http://127.0.0.1:8000"
 
 
+SCHOOL_HEADERS = ["école", "service", "contact", "téléphone", "courriel"]
+
+
+def xlsx_of(rows: list[list[str | None]]) -> bytes:
+    """An Excel workbook whose first sheet holds `rows`, as a secretary would save it."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def token_of(html: str) -> str:
     """The form token a page carries (every form has it)."""
     match = re.search(r'name="jeton" value="([^"]+)"', html)

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from flyer.web.server import ServeConfig
-from tests.web.conftest import ROOT, hash_of, token_of
+from tests.web.conftest import ROOT, SCHOOL_HEADERS, hash_of, token_of, xlsx_of
 
 
 def page(response: object) -> str:
@@ -338,22 +338,16 @@ def test_letter_preview_follows_unsaved_text_and_refuses_an_empty_title(
 
 def test_a_school_list_from_excel_builds_good_rows_and_explains_bad_ones(
         client: TestClient) -> None:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["école", "service", "contact", "téléphone", "courriel"])
-    sheet.append(["École des Tilleuls", "CPMS Libre Mouscron 1", "Mme Exemple",
-                  "056/99 10 01", "tilleuls@ecole-fictive.be"])
-    sheet.append(["École du Moulin", "CPMS Inconnu", None, None, None])
-    sheet.append(["Athénée du Beau-Site", "La Passerelle", None, "056/99", None])
-    buffer = io.BytesIO()
-    book.save(buffer)
+    listing = xlsx_of([
+        SCHOOL_HEADERS,
+        ["École des Tilleuls", "CPMS Libre Mouscron 1", "Mme Exemple", "056/99 10 01",
+         "tilleuls@ecole-fictive.be"],
+        ["École du Moulin", "CPMS Inconnu", None, None, None],
+        ["Athénée du Beau-Site", "La Passerelle", None, "056/99", None]])
     html = client.get("/ecoles").text
     check_page(html)
     response = client.post("/ecoles", data={"jeton": token_of(html)}, files={
-        "liste": ("ecoles.xlsx", buffer.getvalue(),
+        "liste": ("ecoles.xlsx", listing,
                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
         follow_redirects=False)
     assert response.status_code == 303

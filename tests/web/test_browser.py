@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.pdfread import link_uris, qr_payloads
-from tests.web.conftest import ROOT
+from tests.web.conftest import ROOT, SCHOOL_HEADERS, xlsx_of
 from tests.web.test_serve_cli import start_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -251,19 +251,13 @@ def test_the_letter_preview_follows_the_text(server: Server, page: Page, screens
 
 def test_school_leaflets_from_an_excel_list(server: Server, page: Page, screens: Path,
                                             tmp_path: Path) -> None:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["école", "service", "contact", "téléphone", "courriel"])
-    sheet.append(["École fictive des Tilleuls", "CPMS Libre Mouscron 1", "Mme Exemple",
-                  "056/99 10 01", "tilleuls@ecole-fictive.be"])
-    sheet.append(["Athénée fictif du Beau-Site", "CPMS CF (Artem)", "M. Modèle", "056/99 10 02",
-                  None])
-    sheet.append(["École du Moulin", "CPMS de la Lune", None, None, None])
     listing = tmp_path / "ecoles.xlsx"
-    book.save(listing)
+    listing.write_bytes(xlsx_of([
+        SCHOOL_HEADERS,
+        ["École fictive des Tilleuls", "CPMS Libre Mouscron 1", "Mme Exemple", "056/99 10 01",
+         "tilleuls@ecole-fictive.be"],
+        ["Athénée fictif du Beau-Site", "CPMS CF (Artem)", "M. Modèle", "056/99 10 02", None],
+        ["École du Moulin", "CPMS de la Lune", None, None, None]]))
     page.goto(server.url + "ecoles")
     page.screenshot(path=screens / "ecoles.png")
     page.get_by_label("Liste des écoles (Excel .xlsx ou CSV)").set_input_files(listing)

@@ -14,6 +14,7 @@ from flyer.check import CheckResult
 from flyer.errors import FlyerError
 from flyer.web import jobs
 from flyer.web.jobs import Builds, Lane, Spec, describe, make_options, qr_counts
+from tests.web.conftest import SCHOOL_HEADERS, xlsx_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,19 +176,13 @@ def test_uploads_refuse_formats_that_are_not_read(tmp_path: Path) -> None:
 
 
 def test_an_xlsx_list_keeps_the_spreadsheet_row_numbers(tmp_path: Path) -> None:
-    import openpyxl
-
     from flyer.schools import load_schools
 
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["école", "service", "contact", "téléphone", "courriel"])
-    sheet.append(["École A", "La Passerelle", "Mme A\n(directrice)", "056/99 10 01", None])
-    sheet.append(["École B", "Service inconnu", None, None, None])
-    source = tmp_path / "ecoles.xlsx"
-    book.save(source)
-    stored = jobs.store_upload(tmp_path, "ecoles.xlsx", source.read_bytes())
+    listing = xlsx_of([
+        SCHOOL_HEADERS,
+        ["École A", "La Passerelle", "Mme A\n(directrice)", "056/99 10 01", None],
+        ["École B", "Service inconnu", None, None, None]])
+    stored = jobs.store_upload(tmp_path, "ecoles.xlsx", listing)
     schools = load_schools(stored, ["La Passerelle"])
     assert [row.line for row in schools.rows] == [2]
     assert schools.rows[0].school.contact == "Mme A (directrice)"
