@@ -65,18 +65,15 @@ def reports_check_errors(func: F) -> F:
 def _reporting(func: F, writes: bool) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from flyer.write import NOTHING_WRITTEN, Interrupted
+        from flyer.write import interrupt_message
 
         try:
             return func(*args, **kwargs)
         except FlyerError as exc:
             show_problems(exc, writes)
             raise typer.Exit(2) from None
-        except Interrupted as exc:
-            err().print(exc.message)
-            raise typer.Exit(130) from None
-        except KeyboardInterrupt:
-            err().print(NOTHING_WRITTEN)
+        except KeyboardInterrupt as exc:
+            err().print(interrupt_message(exc))
             raise typer.Exit(130) from None
         except (typer.Exit, SystemExit):
             raise

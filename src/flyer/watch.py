@@ -19,7 +19,7 @@ from flyer.build import BuildOptions, BuildResult, build
 from flyer.errors import FlyerError
 from flyer.files import require_source_folders
 from flyer.load import LETTER_NAME
-from flyer.write import NOTHING_WRITTEN, Interrupted
+from flyer.write import interrupt_message
 
 Report = Callable[[str], None]
 Builder = Callable[[BuildOptions], BuildResult]
@@ -68,11 +68,8 @@ def rebuild(changes: Iterable[Path], options: BuildOptions, report: Report,
     report(f"Reconstruction ({what})…")
     try:
         result = builder(todo)
-    except Interrupted as exc:
-        report(exc.message)
-        raise
-    except KeyboardInterrupt:
-        report(NOTHING_WRITTEN)
+    except KeyboardInterrupt as exc:
+        report(interrupt_message(exc))
         raise
     except FlyerError as exc:
         report(f"Erreur — les PDF précédents sont gardés ({len(exc.problems)} problème(s)) :")

@@ -51,11 +51,13 @@ class Interrupted(KeyboardInterrupt):
         super().__init__()
         self.committed = committed
 
-    @property
-    def message(self) -> str:
-        """What the user is told: true either way, since renames are never cut halfway."""
-        return ("Interrompu — les fichiers étaient déjà tous écrits." if self.committed
-                else NOTHING_WRITTEN)
+
+def interrupt_message(interrupt: KeyboardInterrupt) -> str:
+    """What the user is told after Ctrl-C or SIGTERM: true either way, since renames are
+    never cut halfway (an interrupt before the commit left the output folder as it was)."""
+    if isinstance(interrupt, Interrupted) and interrupt.committed:
+        return "Interrompu — les fichiers étaient déjà tous écrits."
+    return NOTHING_WRITTEN
 
 
 @dataclass
