@@ -235,3 +235,29 @@ def test_file_digests_stay_bounded_and_right(tmp_path: Path,
     assert digests.file(paths[0]) == hashlib.sha256(b"version 0\n").hexdigest()
     paths[4].write_text("changed\n", encoding="utf-8")
     assert digests.file(paths[4]) == hashlib.sha256(b"changed\n").hexdigest()
+
+
+class StoppedWorker:
+    """A build process that ends before the build does (the server stopping)."""
+
+    def run(self, key: str, spec: Spec, out: Path, progress: jobs.Progress) -> jobs.Outcome:
+        return jobs.Outcome(key, False, problems=[jobs.UNEXPECTED], cacheable=False)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("worker", "said"), [
+    (StoppedWorker(), "non terminée"),  # not the data's refusal
+    (None, "refusée"),
+])
+def test_the_journal_tells_a_refused_build_from_one_not_finished(
+        tmp_path: Path, fake_build: FakeBuild, caplog: pytest.LogCaptureFixture,
+        worker: object, said: str) -> None:
+    builds = Builds(tmp_path, worker=worker or InProcess(fake_build))
+    spec = Spec(ROOT / "data", ROOT / "layouts", highlight="refused")
+    with caplog.at_level("INFO", logger="flyer.web"):
+        outcome = asyncio.run(builds.get(spec, jobs.PRIORITY_PERSON))
+    assert not outcome.ok
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("construction")]
+    assert f" : {said} en " in line

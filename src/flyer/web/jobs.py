@@ -393,8 +393,11 @@ class Builds:
         if outcome.cacheable:
             _write_text(out / "manifest.json", outcome.to_json())
         count = len(outcome.files)
-        log.info("construction %s : %s en %s s", key[:8],
-                 (f"{count} fichier{'s' if count > 1 else ''}" if outcome.ok else "refusée"),
+        # Not cacheable and not ok: stopped before its end (the line above said why), which
+        # is not the data's refusal.
+        what = (f"{count} fichier{'s' if count > 1 else ''}" if outcome.ok
+                else "refusée" if outcome.cacheable else "non terminée")
+        log.info("construction %s : %s en %s s", key[:8], what,
                  f"{outcome.seconds:.1f}".replace(".", ","))
         self._prune(busy | {key})
         return outcome
