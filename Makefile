@@ -13,6 +13,9 @@ $(BIN)/python:
 # One install serves build and test; re-run only when the dependencies change.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# Compiled once, as pip does for an installed package (an editable one is not, and
+	@# PYTHONDONTWRITEBYTECODE would keep every run compiling flyer's modules again).
+	$(BIN)/python -m compileall -q src/flyer
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || { \
 	  echo "WeasyPrint ne trouve pas Pango : voir « Installation » dans README.md"; exit 1; }
 	touch $@

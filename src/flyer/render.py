@@ -20,10 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from flyer.errors import FlyerError, Problem
 from flyer.fetch import RestrictedFetcher
+from flyer.startup import tune_weasyprint
 
 if TYPE_CHECKING:
     from weasyprint import Document
     from weasyprint.text.fonts import FontConfiguration
+
+
+# Imported by now (flyer.fetch): its C types are parsed in one pass (flyer.startup).
+tune_weasyprint()
 
 
 class _Collect(logging.Handler):
