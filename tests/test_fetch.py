@@ -118,3 +118,33 @@ def test_page_with_svg_bombs_is_refused_quickly_naming_them(layouts_copy: Path) 
     assert "bomb.svg" in said and "bomb.txt" in said and "ressource refusée" in said
     assert sorted(url.rsplit("/", 1)[1] for url, _ in renderer.fetcher.refused) == [
         "bomb.svg", "bomb.txt"]
+
+
+def test_a_flyer_qr_url_is_served_as_the_code_of_its_payload(tmp_path: Path) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from flyer.qr import qr_matrix, qr_url
+
+    payload = mailto_uri("josé.dupont@exemple.be")
+    response = RestrictedFetcher([tmp_path]).fetch(qr_url(payload))
+    assert response.content_type == "image/png"
+    image = Image.open(io.BytesIO(response.read())).convert("L")
+    pixels = image.load()
+    assert pixels is not None
+    matrix = qr_matrix(payload)
+    assert image.size == (len(matrix), len(matrix))
+    assert all((pixels[x, y] == 0) == dark for y, row in enumerate(matrix)
+               for x, dark in enumerate(row))
+    big = image.resize((image.width * 8, image.height * 8), Image.Resampling.NEAREST)
+    assert [r.text for r in zxingcpp.read_barcodes(big)] == [payload]
+
+
+def test_a_payload_too_long_for_a_qr_code_is_refused_in_french(tmp_path: Path) -> None:
+    from flyer.qr import qr_url
+
+    fetcher = RestrictedFetcher([tmp_path])
+    with pytest.raises(RefusedURL, match="trop long pour un code QR"):
+        fetcher.fetch(qr_url("mailto:" + "a" * 4000 + "@exemple.be"))

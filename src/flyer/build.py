@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flyer import __version__
-from flyer.documents import PAPER_MM, DocumentSpec, ProfileSpec, Registry, load_registry
+from flyer.documents import DocumentSpec, ProfileSpec, Registry, load_registry
 from flyer.errors import FlyerError, Problem
 from flyer.files import require_source_folders, visible_files
+from flyer.formats import PAPER_MM
 
 if TYPE_CHECKING:
     from flyer.check import CheckResult, Expect
@@ -418,7 +419,7 @@ def _keys(plan_: Plan) -> None:
         digest.update(f"{job.lang}\0{job.target.name}\0".encode())
         if job.school is None:
             html = _html(env, plan_.options, plan_.campaign, spec, profile, job.lang,
-                         strings[job.lang], for_key=True)
+                         strings[job.lang])
             digest.update(html.encode())
             key = digest.hexdigest()
             plan_.html[key] = html
@@ -429,8 +430,7 @@ def _keys(plan_: Plan) -> None:
         if base_id not in bases:
             base_digest = digest.copy()
             html = _html(env, plan_.options, plan_.campaign, spec, profile, job.lang,
-                         strings[job.lang], highlight=service, school_slot=True,
-                         for_key=True)
+                         strings[job.lang], highlight=service, school_slot=True)
             base_digest.update(html.encode())
             bases[base_id] = base_digest.hexdigest()
         digest.update(bases[base_id].encode())
@@ -447,28 +447,23 @@ def _keys(plan_: Plan) -> None:
 def _html(env: Any, options: BuildOptions, campaign: Campaign, spec: DocumentSpec,
           profile: ProfileSpec, lang: str, strings: dict[str, str], fit: tuple[str, ...] = (),
           highlight: str | None = None, school: dict[str, Any] | None = None,
-          sections: tuple[str, ...] = ("recto", "verso"), school_slot: bool = False,
-          for_key: bool = False) -> str:
+          sections: tuple[str, ...] = ("recto", "verso"), school_slot: bool = False
+          ) -> str:
     """A document's HTML: its template filled with the context of one language.
 
-    `for_key`: the HTML a job's key hashes, with each code named by its payload instead
-    of drawn (the drawing is a function of the payload and of flyer's version, both in the
-    key): a plan with nothing to render draws no code at all.
+    Each code is named by its payload (`flyer-qr:…`), drawn by the fetcher only when the
+    HTML is rendered: a job's key hashes the very HTML its worker renders, and a plan
+    with nothing to render draws no code at all.
     """
     from flyer.context import make_context
     from flyer.templates import render_html
 
-    extra: dict[str, Any] = {"qr_image": _qr_by_name} if for_key else {}
     context = make_context(
-        campaign, lang, spec, strings, profile, **extra,
+        campaign, lang, spec, strings, profile,
         highlight=highlight if highlight is not None else options.highlight,
         person=options.person, date=options.date, school=school, sections=sections, fit=fit,
         school_slot=school_slot, stylesheets=_stylesheets(options.layouts, spec, profile))
     return render_html(env, spec.template, context)
-
-
-def _qr_by_name(payload: str) -> str:
-    return "flyer-qr:" + payload
 
 
 def _stylesheets(layouts: Path, spec: DocumentSpec, profile: ProfileSpec) -> tuple[str, ...]:

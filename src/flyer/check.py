@@ -16,15 +16,17 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
-from flyer.documents import CHECKS, PAPER_MM, ProfileSpec, Registry
+from flyer.formats import CHECKS, PAPER_MM
 
 if TYPE_CHECKING:
     from pypdf import PageObject, PdfReader
+
+    from flyer.documents import ProfileSpec, Registry
 
 MM_PER_PT = 25.4 / 72
 SAFE_MM = 5.0  # a trim that wanders by a millimetre or two must not touch any text
@@ -64,6 +66,26 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Rules:
+    """What the preflight reads of a profile (profiles.yaml), as plain values: a render
+    worker checks its files without loading the registries' models."""
+
+    name: str
+    checks: tuple[str, ...]
+    colour: str = "rgb"
+    pdf_variant: str | None = None
+    links: bool = True
+    bleed_mm: float = 0.0
+
+    @classmethod
+    def of(cls, profile: ProfileSpec | Rules) -> Rules:
+        if isinstance(profile, Rules):
+            return profile
+        return cls(profile.name, tuple(profile.checks), profile.colour, profile.pdf_variant,
+                   profile.links, profile.bleed_mm)
+
+
+@dataclass(frozen=True)
 class Expect:
     """What a file must be, from its document's entry and its profile (documents.yaml,
     profiles.yaml): None where nothing is known (a file flyer did not make)."""
@@ -75,7 +97,8 @@ class Expect:
     text_min_pt: float = MIN_TEXT_PT
 
 
-def check_pdf(source: bytes | Path, name: str, profile: ProfileSpec | str | None = None,
+def check_pdf(source: bytes | Path, name: str,
+              profile: ProfileSpec | Rules | str | None = None,
               expect: Expect | None = None, render: bool = True,
               registry: Registry | None = None, text: bool = True,
               only: frozenset[str] | None = None) -> list[CheckResult]:
@@ -88,9 +111,9 @@ def check_pdf(source: bytes | Path, name: str, profile: ProfileSpec | str | None
 
     data = source.read_bytes() if isinstance(source, Path) else source
     reader = PdfReader(io.BytesIO(data))
-    spec = resolve_profile(profile, reader, registry)
+    spec = Rules.of(resolve_profile(profile, reader, registry))
     if only is not None:
-        spec = spec.model_copy(update={"checks": tuple(c for c in spec.checks if c in only)})
+        spec = replace(spec, checks=tuple(c for c in spec.checks if c in only))
     checks = _Checks(reader, name, spec, expect or Expect())
     results = checks.structural()
     # The text checks read pdfium's character boxes (cheap): always. Decoding every QR code
@@ -102,7 +125,7 @@ def check_pdf(source: bytes | Path, name: str, profile: ProfileSpec | str | None
     return results
 
 
-def check_large_pdf(path: Path, name: str, profile: ProfileSpec, expect: Expect
+def check_large_pdf(path: Path, name: str, profile: ProfileSpec | Rules, expect: Expect
                     ) -> list[CheckResult]:
     """The checks merging can break (pages and paper, the PDF/X output intent), for a file
     of thousands of pages (a school batch's merged file), read lazily with pikepdf instead
@@ -158,14 +181,20 @@ def shipped_registry() -> Registry | None:
         return None
 
 
-def resolve_profile(profile: ProfileSpec | str | None, reader: PdfReader,
-                    registry: Registry | None = None) -> ProfileSpec:
+def resolve_profile(profile: ProfileSpec | Rules | str | None, reader: PdfReader,
+                    registry: Registry | None = None) -> ProfileSpec | Rules:
+    """The profile given, or the one `profile_named` finds."""
+    if profile is not None and not isinstance(profile, str):
+        return profile
+    return profile_named(profile, reader, registry)
+
+
+def profile_named(kind: str | None, reader: PdfReader, registry: Registry | None = None
+                  ) -> ProfileSpec:
     """A profile of the registry by name, or the one whose PDF variant the file claims; a
     file from elsewhere is checked for what it says it is."""
-    if isinstance(profile, ProfileSpec):
-        return profile
     registry = registry or shipped_registry()
-    kind = profile or detect_profile(reader)
+    kind = kind or detect_profile(reader)
     if registry is not None:
         if kind in registry.profiles:
             return registry.profiles[kind]
@@ -178,6 +207,8 @@ def resolve_profile(profile: ProfileSpec | str | None, reader: PdfReader,
 
 def inferred_profile(kind: str) -> ProfileSpec:
     """What a PDF/X, PDF/UA or plain file must be, without a registry to ask."""
+    from flyer.documents import ProfileSpec
+
     always = ("paper", "fonts", "colour", "links", "text-size", "trim-clearance", "qr")
     if kind == "press":
         return ProfileSpec(name="press", pdf_variant="pdf/x-4", colour="cmyk", bleed_mm=3,
@@ -236,7 +267,7 @@ def size_name(width_mm: float, height_mm: float) -> str:
 
 
 class _Checks:
-    def __init__(self, reader: PdfReader, name: str, profile: ProfileSpec,
+    def __init__(self, reader: PdfReader, name: str, profile: Rules,
                  expect: Expect) -> None:
         self.reader = reader
         self.name = name
@@ -475,7 +506,7 @@ def _mailto_ok(uri: str) -> bool:
     """One address, percent-decoded, that the data validation would accept."""
     from urllib.parse import unquote
 
-    from flyer.model import parse_email
+    from flyer.values import parse_email
 
     address = unquote(uri.removeprefix("mailto:"))
     try:
@@ -735,7 +766,7 @@ def _skip_string(data: bytes, pos: int) -> int:
 
 # Render checks ------------------------------------------------------------------------
 def render_checks(data: bytes, name: str, reader: PdfReader | None = None,
-                  profile: ProfileSpec | None = None, expect: Expect | None = None,
+                  profile: ProfileSpec | Rules | None = None, expect: Expect | None = None,
                   decode_qr: bool = True) -> list[CheckResult]:
     """What needs the page's text or a render: the smallest text, text kept clear of the
     trim (and on the page at all: a 500-character URL runs off it), and, with
@@ -969,5 +1000,5 @@ def _expect_for(path: Path, registry: Registry | None, profile: str | None) -> E
     spec, _, imposed = found
     from pypdf import PdfReader
 
-    spec_profile = resolve_profile(profile, PdfReader(path), registry)
+    spec_profile = profile_named(profile, PdfReader(path), registry)
     return expectation(spec, spec_profile, imposed=imposed)

@@ -1,21 +1,21 @@
 """Model → the plain dict each template needs, per document and language.
 
 Templates receive only strings, numbers, lists and dicts: the Markdown is already
-HTML (raw HTML off, images off), the QR codes are `data:` URIs, the links are URIs.
+HTML (raw HTML off, images off), the QR codes are `flyer-qr:` URLs (flyer.qr), the
+links are URIs.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from flyer.model import Campaign, Contact, School
-from flyer.qr import QUIET_ZONE, mailto_uri, qr_modules, qr_png_data_uri
+from flyer.qr import QUIET_ZONE, mailto_uri, qr_modules, qr_url
 from flyer.templates import fill
 
 if TYPE_CHECKING:
@@ -69,13 +69,8 @@ def quiet_zone_mm(payload: str | None, size_mm: float) -> float:
     return round(size_mm * QUIET_ZONE / (qr_modules(payload) + 2 * QUIET_ZONE), 2)
 
 
-# The image of a code in the HTML: its 1-bit PNG (stamped as a vector form after layout).
-QrImage = Callable[[str], str]
-
-
 def contact_context(contact: Contact, lang: str, strings: dict[str, str],
-                    highlight: bool = False, qr_image: QrImage = qr_png_data_uri
-                    ) -> dict[str, Any]:
+                    highlight: bool = False) -> dict[str, Any]:
     """One service as every layout shows it: a card, a table row, the reader's contact."""
     email = contact.email
     mailto = mailto_uri(email) if email else None
@@ -94,14 +89,13 @@ def contact_context(contact: Contact, lang: str, strings: dict[str, str],
         "email": email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": qr_image(mailto) if mailto else None,
+        "qr_src": qr_url(mailto) if mailto else None,
         "qr_alt": fill(strings["qr_alt"], {"email": email}, key="qr_alt") if email else None,
         "highlight": highlight,
     }
 
 
-def school_context(school: School, lang: str, strings: dict[str, str],
-                   qr_image: QrImage = qr_png_data_uri) -> dict[str, Any]:
+def school_context(school: School, lang: str, strings: dict[str, str]) -> dict[str, Any]:
     """A school's block on its leaflet: its name and its own contact person.
 
     The contact person's address gets its QR code like every address on paper.
@@ -115,7 +109,7 @@ def school_context(school: School, lang: str, strings: dict[str, str],
         "email": school.email,
         "mailto": mailto,
         "qr_payload": mailto,
-        "qr_src": qr_image(mailto) if mailto else None,
+        "qr_src": qr_url(mailto) if mailto else None,
         "qr_alt": (fill(strings["qr_alt"], {"email": school.email}, key="qr_alt")
                    if school.email else None),
     }
@@ -136,12 +130,10 @@ def make_context(
     fit: tuple[str, ...] = (),
     school_slot: bool = False,
     stylesheets: tuple[str, ...] = (),
-    qr_image: QrImage = qr_png_data_uri,
 ) -> dict[str, Any]:
     """Everything a layout template may use, for one document in one language."""
     letter = campaign.letters[lang]
-    contacts = [contact_context(c, lang, strings, highlight=(c.name == highlight),
-                                qr_image=qr_image)
+    contacts = [contact_context(c, lang, strings, highlight=(c.name == highlight))
                 for c in campaign.contacts.contacts]
     # The reader's own contact goes first, highlighted.
     contacts.sort(key=lambda c: not c["highlight"])

@@ -16,21 +16,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flyer.errors import FlyerError, Problem
+from flyer.formats import CHECKS, PAPER_MM, TWO_UP_SHEET
 
 DOCUMENTS_FILE = "documents.yaml"
 PROFILES_FILE = "profiles.yaml"
-
-# ISO 216 sizes in millimetres, portrait.
-PAPER_MM: dict[str, tuple[float, float]] = {
-    "A3": (297, 420), "A4": (210, 297), "A5": (148, 210), "A6": (105, 148), "A7": (74, 105)}
-# Two-up imposition: two pages side by side on the next size up, landscape.
-TWO_UP_SHEET = {"A7": "A6", "A6": "A5", "A5": "A4", "A4": "A3"}
-
-# Every preflight check a profile may ask for (flyer.check implements each one).
-CHECKS = ("paper", "pages", "bleed", "fonts", "colour", "black-text", "output-intent",
-          "annotations", "tagging", "links", "text-size", "trim-clearance", "qr")
-# Those that need a render of each page (pypdfium2, zxing-cpp): `--check` or `flyer check`.
-RENDER_CHECKS = ("text-size", "trim-clearance", "qr")
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 LayoutFile = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./{}-]*$", max_length=120)]

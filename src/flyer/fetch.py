@@ -2,10 +2,12 @@
 
 WeasyPrint's default fetcher reads any `file:` URL and any http(s) URL and follows
 redirects: a data file or a layout pack could embed `/etc/passwd` into a PDF or call an
-internal address. This one answers only `data:` URLs and regular files inside the
-folders it is given (paths resolved, so `../` and symlinks out are refused), caps
-sizes, checks image dimensions before WeasyPrint decodes them, measures SVG images
-before WeasyPrint draws them (`measure_svg`), and says no with a warning naming the URL.
+internal address. This one answers only `data:` URLs, flyer's own `flyer-qr:` URLs (the
+QR code of the payload after the colon, drawn here: the HTML names each code instead of
+carrying its image) and regular files inside the folders it is given (paths resolved,
+so `../` and symlinks out are refused), caps sizes, checks image dimensions before
+WeasyPrint decodes them, measures SVG images before WeasyPrint draws them
+(`measure_svg`), and says no with a warning naming the URL.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from xml.parsers import expat
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from flyer.errors import french_number
+from flyer.qr import QR_SCHEME, qr_png
 
 LOGGER = logging.getLogger("flyer.fetch")
 
@@ -66,6 +69,9 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
             # A compressed PNG of 12000×12000 pixels fits in a small data: URL.
             self._check_body(url, body, response.content_type)
             return URLFetcherResponse(url, body=body, headers=response.headers)
+        if scheme == QR_SCHEME:
+            return URLFetcherResponse(url, body=self._qr(url),
+                                      headers={"Content-Type": "image/png"})
         if scheme != "file":
             self._refuse(url, "seuls les fichiers du dossier de mise en page et de données "
                               "sont permis")
@@ -77,6 +83,14 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         body = path.read_bytes()
         self._check_body(url, body, mime)
         return URLFetcherResponse(path.as_uri(), body=body, headers={"Content-Type": mime})
+
+    def _qr(self, url: str) -> bytes:
+        from qrcode.exceptions import DataOverflowError
+
+        try:
+            return qr_png(url[len(QR_SCHEME) + 1:])
+        except (DataOverflowError, ValueError):
+            return self._refuse(url, "texte trop long pour un code QR")  # type: ignore[no-any-return]
 
     def _check_body(self, url: str, body: bytes, mime: str) -> None:
         if mime in IMAGE_TYPES:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from phonenumbers import shortnumberinfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from flyer.errors import Problem
+from flyer.values import parse_email
 
 REGION = "BE"
 LANG_CODE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
@@ -85,34 +85,6 @@ def parse_phone(value: object) -> Phone:
         f"« {text} » n'est pas un numéro belge valide ({len(digits)} chiffres) ; "
         "un fixe a 9 chiffres avec le 0 (056/39 16 20), un GSM 10 (0474/81 08 91)"
     )
-
-
-def parse_email(value: object) -> str:
-    """Accept exactly one bare address; say what to remove otherwise."""
-    if not isinstance(value, str):
-        raise ValueError("doit être une adresse écrite comme texte, par exemple « nom@exemple.be »")
-    text = value.strip()
-    if text.lower().startswith("mailto:"):
-        raise ValueError(f"retirez « mailto: » : écrivez seulement « {text[7:].strip()} »")
-    if "<" in text or ">" in text or '"' in text:
-        raise ValueError(
-            f"« {text} » contient un nom ou des chevrons ; écrivez seulement l'adresse, "
-            "par exemple « nom@exemple.be »"
-        )
-    if any(sep in text for sep in (",", ";")) or text.count("@") > 1:
-        raise ValueError(
-            f"« {text} » contient plusieurs adresses ; une seule adresse par service"
-        )
-    if any(ch.isspace() for ch in text):
-        raise ValueError(f"« {text} » contient une espace ; une adresse n'en a jamais")
-    try:
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
-        raise ValueError(
-            f"« {text} » n'est pas une adresse de courriel valide ; "
-            "il faut la forme nom@domaine.be"
-        ) from None
-    return result.normalized
 
 
 def parse_description(value: object) -> dict[str, str]:

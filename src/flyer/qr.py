@@ -17,6 +17,9 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 requires 4 around a QR code
+# `flyer-qr:mailto:a@b.be` in a layout's HTML: the code of that payload, which the
+# fetcher (flyer.fetch) draws when WeasyPrint asks for it.
+QR_SCHEME = "flyer-qr"
 # qrcode tries all 8 masks to pick the best one, ~80 % of its time; any mask decodes.
 MASK_PATTERN = 2
 
@@ -137,6 +140,8 @@ def qr_png(payload: str) -> bytes:
             + chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b""))
 
 
-def qr_png_data_uri(payload: str) -> str:
-    """The PNG as a `data:` URI."""
-    return "data:image/png;base64," + base64.b64encode(qr_png(payload)).decode("ascii")
+def qr_url(payload: str) -> str:
+    """The URL a layout shows the code of `payload` with (`<img src>`): it names the code
+    rather than carrying it, so the HTML is the same whether or not it is drawn (a plan
+    that renders nothing draws no code), and the fetcher draws it once per process."""
+    return f"{QR_SCHEME}:{payload}"
