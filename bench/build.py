@@ -51,18 +51,20 @@ def line(label: str, times: list[float], goal: str = "") -> str:
 
 
 def warm(runs: int) -> dict[str, list[float]]:
-    from flyer.build import BuildOptions, Workshop, plan
+    from flyer.build import BuildOptions, document_task, plan
+    from flyer.worker import document_file, renderer_for
 
     out = Path(tempfile.mkdtemp())
     planned = plan(BuildOptions(data=ROOT / "data", layouts=ROOT / "layouts", out=out,
                                 langs=("fr",), cache=False))
-    shop = Workshop(planned.work)
+    renderer = renderer_for(ROOT / "layouts", planned.work.layouts_digest, ROOT / "data")
     jobs = [j for j in planned.jobs if j.profile == "office"]
     results: dict[str, list[float]] = {j.document: [] for j in jobs}
     for run in range(runs + 1):
         for job in jobs:
             start = time.perf_counter()
-            shop.document_file(job)
+            # The plan's part (context, HTML of each fit step), then the worker's.
+            document_file(document_task(planned, job), renderer)
             if run:  # the first run sets up fonts and caches: not warm
                 results[job.document].append(time.perf_counter() - start)
     shutil.rmtree(out, ignore_errors=True)

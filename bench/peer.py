@@ -41,13 +41,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flyer.build import BuildOptions, Job, Workshop, plan
+from flyer.build import BuildOptions, Job, Plan, document_task, plan
 from flyer.context import qr_size_mm, typeset
 from flyer.load import load_campaign
 from flyer.model import Campaign
 from flyer.qr import mailto_uri, qr_svg
-from flyer.render import build_date, has_fast_subsetting
+from flyer.render import Renderer, has_fast_subsetting
 from flyer.templates import load_strings
+from flyer.worker import build_date, document_file, renderer_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -63,20 +64,21 @@ def flyer_leaflet_once(campaign: Campaign) -> bytes:
 
     The one place to rewire when flyer's pipeline API changes.
     """
-    shop, job = _flyer_tools()
-    shop.work = dataclasses.replace(shop.work, campaign=campaign)
-    pdf, _, _, _ = shop.document_file(job)
+    planned, job, renderer = _flyer_tools()
+    planned = dataclasses.replace(planned, campaign=campaign, html={})
+    pdf, _, _, _ = document_file(document_task(planned, job), renderer)
     assert pdf is not None
     return pdf
 
 
 @functools.cache
-def _flyer_tools() -> tuple[Workshop, Job]:
-    """What `flyer build` sets up once per worker: Jinja, fonts and fetcher, stylesheets."""
+def _flyer_tools() -> tuple[Plan, Job, Renderer]:
+    """What `flyer build` sets up once: the plan's Jinja, and per worker the fonts,
+    fetcher and stylesheets."""
     planned = plan(BuildOptions(data=DATA, layouts=LAYOUTS, out=Path(tempfile.mkdtemp()),
                                 langs=(LANG,), cache=False))
     job = next(j for j in planned.jobs if j.document == "leaflet" and j.profile == "office")
-    return Workshop(planned.work), job
+    return planned, job, renderer_for(LAYOUTS, planned.work.layouts_digest, DATA)
 
 
 # Typst ----------------------------------------------------------------------------------
@@ -407,7 +409,7 @@ def main() -> None:
     pdfs = {"flyer": flyer_leaflet_once(campaign), "typst": typst_leaflet.once(campaign)}
     if args.keep:
         keep(args.keep, pdfs)
-    renderer = _flyer_tools()[0].renderer
+    renderer = _flyer_tools()[2]
     problems = [f"flyer: {m}" for _, m in renderer.warnings]
     problems += [f"flyer: {name} fell back to the system font {family}"
                  for name, family in renderer.fallbacks]

@@ -65,7 +65,7 @@ def test_a_rebuild_with_nothing_changed_renders_nothing_and_never_imports_weasyp
 
 
 def test_the_cache_is_capped_by_size_oldest_first(tmp_path: Path) -> None:
-    from flyer.build import JobOutput
+    from flyer.worker import JobOutput
 
     cache = RenderCache(tmp_path, max_bytes=2500)
     for index in range(5):

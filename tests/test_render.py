@@ -9,7 +9,7 @@ import pytest
 
 from flyer.build import BuildOptions, build
 from flyer.errors import FlyerError
-from flyer.render import build_date
+from flyer.worker import build_date
 
 from . import pdfread
 

@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from flyer.documents import DocumentSpec, ProfileSpec, Registry, load_registry
 from flyer.errors import FlyerError, Problem
 from flyer.files import require_source_folders, visible_files
 from flyer.formats import PAPER_MM
+from flyer.worker import JobOutput
 
 if TYPE_CHECKING:
     from flyer.check import CheckResult, Expect
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from flyer.pool import Workers
     from flyer.profiles import OutputCondition
     from flyer.schools import SchoolList, SchoolRow
+    from flyer.worker import DocumentTask
 
 Progress = Callable[[str], None]
 Tick = Callable[[int, int], None]  # (jobs done, jobs in all)
@@ -115,6 +117,10 @@ class Plan:
     schools: SchoolList | None = None
     warnings: list[Problem] = field(default_factory=list)
     html: dict[str, str] = field(default_factory=dict)  # job key → HTML at the first fit step
+    # The plan's template environment and each language's texts: the HTML of the other
+    # fit steps of a document to render is made with them.
+    templates: Any = None
+    strings: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,21 +177,6 @@ class BuildResult:
     def complete(self) -> bool:
         """Every document and school asked for was written."""
         return not self.skipped and not self.set_aside
-
-
-@dataclass
-class JobOutput:
-    """What a job made: files (name → bytes), and what to tell the user about them."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    pages: dict[str, int] = field(default_factory=dict)
-    checks: list[CheckResult] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    layout: list[Problem] = field(default_factory=list)  # WeasyPrint's warnings, worded
-    block: bytes = b""  # --schools: the school's block alone, for the merged file
-    base: bytes = b""  # --schools: the shared leaflet, sent once per worker
-    # Why this document (too long for its pages) or school's leaflet cannot be made.
-    set_aside: str | None = None
 
 
 # Plan ----------------------------------------------------------------------------------------
@@ -407,9 +398,9 @@ def _keys(plan_: Plan) -> None:
     from flyer.templates import load_strings, make_environment
 
     common = _common_digest(plan_)
-    env = make_environment(plan_.options.layouts)
-    strings = {lang: load_strings(plan_.options.layouts, lang)
-               for lang in plan_.campaign.letters}
+    env = plan_.templates = make_environment(plan_.options.layouts)
+    strings = plan_.strings = {lang: load_strings(plan_.options.layouts, lang)
+                               for lang in plan_.campaign.letters}
     bases: dict[tuple[str, str, str, str], str] = {}
     for index, job in enumerate(plan_.jobs):
         spec = plan_.registry.documents[job.document]
@@ -816,7 +807,7 @@ def _rerender_base(plan_: Plan, index: int, workers: Workers | None) -> bytes:
 def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | None,
              want_base: bool = False, cache: Any = None) -> Iterator[tuple[int, JobOutput]]:
     """Each job's output in plan order: from the cache, or from the worker pool."""
-    from flyer.pool import Workers
+    from flyer.pool import Workers, call
 
     tasks: list[list[int]] = []
     for index in todo:
@@ -837,10 +828,16 @@ def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | 
         results: dict[int, JobOutput] = {}
         pending: Iterator[list[JobOutput]] = iter(())
         if pool is not None and tasks:
+            # Documents (a dozen) are all made before the first goes out: the fork server
+            # is most likely still loading. School tasks are made as the pool takes them.
+            arguments: Iterable[tuple[Any, ...]] = (_task(plan_, task, want_base)
+                                                    for task in tasks)
+            if plan_.schools is None:
+                arguments = list(arguments)
             pending = pool.map_ordered(
-                run_task, [(plan_.work, [plan_.jobs[i] for i in task], want_base)
-                           for task in tasks],
-                labels=[[_template_of(plan_, i) for i in task] for task in tasks])
+                call, arguments, labels=[[_template_of(plan_, i) for i in task]
+                                         for task in tasks],
+                while_waiting=_load_assembly if plan_.bundles else None)
         received = 0
         for index in range(len(plan_.jobs)):
             if index in cached:
@@ -863,6 +860,67 @@ def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | 
             pool.close()
 
 
+def _load_assembly() -> None:
+    """What the merged files need here (pikepdf, the preflight's reader), loaded while
+    the workers render rather than after them."""
+    import pypdf  # noqa: F401
+
+    import flyer.assemble  # noqa: F401
+
+
+def _task(plan_: Plan, indexes: list[int], want_base: bool) -> tuple[Any, ...]:
+    """A pool task: (function, arguments). Documents go to flyer.worker with their HTML;
+    school leaflets to `run_task`, which fills each school's block in the worker."""
+    jobs = [plan_.jobs[i] for i in indexes]
+    if jobs[0].school is None:
+        from flyer.worker import render_documents
+
+        return (render_documents, [document_task(plan_, job) for job in jobs])
+    return (run_task, plan_.work, jobs, want_base)
+
+
+def document_task(plan_: Plan, job: Job) -> DocumentTask:
+    """What a worker needs to make `job`'s files: the HTML of each fit step, and what the
+    document and its profile ask of the file, as plain values."""
+    from flyer.check import Rules
+    from flyer.worker import DocumentTask, Finish, Imposition, build_date
+
+    options, work = plan_.options, plan_.work
+    spec = plan_.registry.documents[job.document]
+    profile = plan_.registry.profiles[job.profile]
+    fits = [spec.fit[:n] for n in range(len(spec.fit) + 1)] if profile.fixed_pages else [()]
+    strings = plan_.strings[job.lang]
+    steps = tuple((fit, plan_.html[job.key] if not fit and job.key in plan_.html else
+                   _html(plan_.templates, options, plan_.campaign, spec, profile, job.lang,
+                         strings, fit=fit)) for fit in fits)
+    imposed = None
+    if spec.sheet_paper:
+        name = spec.imposed_name(job.lang)
+        imposed = Imposition(name, PAPER_MM[spec.sheet_paper], _identifier(name, job.key),
+                             expectation(spec, profile, imposed=True))
+    return DocumentTask(
+        target=job.target, layouts=options.layouts, layouts_digest=work.layouts_digest,
+        data=options.data, template=spec.template, label=spec.label_for("fr"), steps=steps,
+        pages=spec.pages, fixed_pages=profile.fixed_pages, text_min_pt=spec.text_min_pt,
+        page_rule=page_rule(spec, profile), icc=work.icc.get(profile.name),
+        finish=Finish(profile.pdf_variant, profile.colour == "cmyk",
+                      work.conditions.get(profile.name), profile.crop_marks, profile.links,
+                      profile.bleed_mm),
+        payloads=tuple(_payloads(plan_.campaign)), date=build_date(
+            plan_.campaign.contacts.updated), rules=Rules.of(profile),
+        expect=expectation(spec, profile), render_checks=options.check, imposed=imposed)
+
+
+def _payloads(campaign: Campaign, school: Any = None) -> list[str]:
+    """Every code's payload: each service's address, and a school's own."""
+    from flyer.qr import mailto_uri
+
+    emails = [c.email for c in campaign.contacts.contacts if c.email]
+    if school is not None and school.email:
+        emails.append(school.email)
+    return [mailto_uri(e) for e in emails]
+
+
 def _weight(plan_: Plan, index: int) -> tuple[bool, float]:
     """A rough order of cost, to start the long jobs first: an imposed document (small
     type, tight fit steps, a second file to draw), then the larger page area."""
@@ -881,7 +939,7 @@ _WORKSHOPS: dict[tuple[str, str], Workshop] = {}
 
 
 def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False) -> list[JobOutput]:
-    """A task on a worker: each job rendered, assembled and checked."""
+    """A task on a worker: each school's leaflet rendered, assembled and checked."""
     key = (str(work.options.layouts.resolve()), work.layouts_digest)
     shop = _WORKSHOPS.get(key)
     if shop is None:
@@ -893,16 +951,19 @@ def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False) -> lis
 
 
 class Workshop:
-    """What a worker sets up once and reuses: the Jinja environment, the fonts, the parsed
-    stylesheets, the texts of each language, and each service's shared school leaflet."""
+    """What a worker making school leaflets sets up once and reuses: the Jinja
+    environment (each school's block is filled in the worker: 5 000 of them would hold
+    up the plan), the fonts, the parsed stylesheets, the texts of each language, and each
+    service's shared leaflet."""
 
     def __init__(self, work: WorkContext) -> None:
-        from flyer.render import Renderer
         from flyer.templates import make_environment
+        from flyer.worker import renderer_for
 
         self.work = work
         self.env = make_environment(work.options.layouts)
-        self.renderer = Renderer(work.options.layouts, work.options.data)
+        self.renderer = renderer_for(work.options.layouts, work.layouts_digest,
+                                     work.options.data)
         self.strings: dict[str, dict[str, str]] = {}
         self.bases: dict[str, tuple[bytes, tuple[str, ...]]] = {}
         self.base_checks: dict[str, list[CheckResult]] = {}
@@ -929,9 +990,7 @@ class Workshop:
 
         spec = self.work.registry.documents[job.document]
         with budget.render_budget(self.work.options.layouts / spec.template):
-            if job.school is not None:
-                return self._school(job, spec, want_base)
-            return self._document(job, spec)
+            return self._school(job, spec, want_base)
 
     def _render(self, spec: DocumentSpec, profile: ProfileSpec, lang: str, fit: tuple[str, ...],
                 **extra: Any) -> tuple[str, Any]:
@@ -965,7 +1024,7 @@ class Workshop:
              payloads: list[str]) -> Any:
         """WeasyPrint's PDF, opened for assembly, its QR images stamped as vector codes."""
         from flyer.assemble import open_pdf, stamp_qr_codes
-        from flyer.render import build_date
+        from flyer.worker import build_date
 
         date = build_date(self.work.campaign.contacts.updated)
         options: dict[str, Any] = {}
@@ -991,68 +1050,18 @@ class Workshop:
             pdf.close()
 
     def _payloads(self, school: Any = None) -> list[str]:
-        from flyer.qr import mailto_uri
-
-        emails = [c.email for c in self.work.campaign.contacts.contacts if c.email]
-        if school is not None and school.email:
-            emails.append(school.email)
-        return [mailto_uri(e) for e in emails]
+        return _payloads(self.work.campaign, school)
 
     def _warnings(self, before: int, spec: DocumentSpec) -> list[Problem]:
-        """WeasyPrint's warnings since `before`, at the layout file they are about (the
-        stylesheet it was parsing, else the document's template)."""
-        from flyer.render import word_warning
+        from flyer.worker import layout_warnings
 
-        layouts = self.work.options.layouts
-        problems = []
-        for source, message in dict.fromkeys(self.renderer.warnings[before:]):
-            text, line = word_warning(message)
-            problems.append(Problem(text, layouts / (source or spec.template),
-                                    line if source else None))
-        return problems
+        return layout_warnings(self.renderer, before, self.work.options.layouts, spec.template)
 
     def _fallbacks(self, before: int, target: Path) -> list[Problem]:
-        return [Problem(f"des caractères absents de la police du modèle ont été imprimés avec "
-                        f"« {family} », une police de cet ordinateur ; vérifiez les caractères "
-                        "spéciaux des données (émojis, autres alphabets)", target)
+        from flyer.worker import fallback_warning
+
+        return [fallback_warning(family, target)
                 for _, family in self.renderer.fallbacks[before:]]
-
-    def document_file(self, job: Job) -> tuple[bytes | None, int, tuple[str, ...], Any]:
-        """One document's PDF, fitted, its codes stamped, finished for its profile:
-        (bytes, or None when it does not fit its pages; pages; fit step; the layout)."""
-        spec = self.work.registry.documents[job.document]
-        profile = self.work.registry.profiles[job.profile]
-        html, document, fit = self._fitted(spec, profile, job.lang)
-        if profile.fixed_pages and len(document.pages) != spec.pages:
-            return None, len(document.pages), fit, document
-        pdf = self._save(self._pdf(document, job.target.name, html, profile, self._payloads()),
-                         profile)
-        return pdf, len(document.pages), fit, document
-
-    def _document(self, job: Job, spec: DocumentSpec) -> JobOutput:
-        from flyer.assemble import impose_two_up
-
-        profile = self.work.registry.profiles[job.profile]
-        before = (len(self.renderer.warnings), len(self.renderer.fallbacks))
-        pdf, pages, fit, document = self.document_file(job)
-        out = JobOutput()
-        name = job.target.name
-        if pdf is None:
-            # A 3-page A5 leaflet is wrong paper: it is not written (an earlier one goes
-            # too: its data is older), the others are, and the build ends with status 1.
-            out.set_aside = _fit_message(spec, job.lang, document, fit)
-            return out
-        out.files[name] = pdf
-        out.pages[name] = pages
-        if spec.sheet_paper:  # two-up
-            imposed = spec.imposed_name(job.lang)
-            out.files[imposed] = impose_two_up(pdf, _identifier(imposed, job.key),
-                                               PAPER_MM[spec.sheet_paper])
-            out.pages[imposed] = pages
-        out.layout = self._warnings(before[0], spec)
-        out.warnings += self._fallbacks(before[1], job.target)
-        out.checks = self._check(job, spec, profile, out)
-        return out
 
     def _check(self, job: Job, spec: DocumentSpec, profile: ProfileSpec, out: JobOutput
                ) -> list[CheckResult]:
@@ -1182,21 +1191,3 @@ def expectation(spec: DocumentSpec, profile: ProfileSpec, imposed: bool = False)
                   papers=(paper,) * spec.pages if fixed else None,
                   allowed=frozenset({paper}), qr_min_mm=spec.qr_min_mm,
                   text_min_pt=spec.text_min_pt)
-
-
-def _fit_message(spec: DocumentSpec, lang: str, document: Any, fit: tuple[str, ...]) -> str:
-    """Which document, by how much, and what would make it fit — in the right direction."""
-    count = len(document.pages)
-    label = f"« {spec.label_for('fr')} » ({spec.file_name(lang)})"
-    if count < spec.pages:
-        return (f"{label} devait faire {spec.pages} page(s) et n'en fait que {count} ; "
-                "vérifiez la mise en page (saut de page manquant ?)")
-    from flyer.fit import overflow_mm
-
-    extra = overflow_mm(document, spec.pages)
-    tightened = (f"même resserré au maximum ({len(fit)} étape(s) de mise en page plus "
-                 "serrée)") if fit else "dans sa mise en page"
-    return (f"{label} ne tient pas sur {spec.pages} page(s), {tightened} : il dépasse "
-            f"d'environ {extra:.0f} mm sur une page de plus. Pour qu'il tienne, raccourcissez "
-            "des descriptions ou retirez un service (ou raccourcissez la lettre) ; la taille "
-            f"du texte ne descend pas sous le minimum d'impression ({spec.text_min_pt:g} pt)")

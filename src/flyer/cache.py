@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flyer.errors import Problem
 
 if TYPE_CHECKING:
-    from flyer.build import JobOutput
+    from flyer.worker import JobOutput
 
 MAX_BYTES = int(os.environ.get("FLYER_CACHE_MAX_BYTES", str(1024**3)))
 FORMAT = 1
@@ -54,8 +54,8 @@ class RenderCache:
         return (self._folder(key) / "meta.json").is_file()
 
     def get(self, key: str) -> JobOutput | None:
-        from flyer.build import JobOutput
         from flyer.check import CheckResult
+        from flyer.worker import JobOutput
 
         folder = self._folder(key)
         try:

@@ -196,6 +196,11 @@ def build(
         "changé.")] = False,
 ) -> None:
     """Produit le dépliant, la lettre, l'affiche et le dossier complet, par langue."""
+    from flyer import pool
+
+    # The fork server loads WeasyPrint while the data is read (flyer.pool); started by
+    # flyer.console already when flyer runs as the `flyer` command.
+    pool.prestart()
     from flyer.build import BuildOptions
     from flyer.build import build as run_build
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,17 +102,6 @@ def has_fast_subsetting() -> bool:
     return find_library("harfbuzz-subset") is not None
 
 
-def build_date(updated: dt.date) -> dt.datetime:
-    """The date written into PDFs: SOURCE_DATE_EPOCH if set, else the data's `updated`."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        if not epoch.isdigit():
-            raise FlyerError(f"SOURCE_DATE_EPOCH vaut « {epoch} » : il faut un nombre de "
-                             "secondes depuis 1970 (par exemple 1473724800), ou rien")
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    return dt.datetime(updated.year, updated.month, updated.day, tzinfo=dt.UTC)
-
-
 def pdf_identifier(name: str, parts: list[tuple[str, bytes]] | None = None) -> bytes:
     """A stable PDF file identifier: the same inputs give the same ID, so rebuilds compare."""
     digest = hashlib.sha256(name.encode("utf-8"))
@@ -149,6 +137,17 @@ class Renderer:
     def __post_init__(self) -> None:
         self.fetcher = RestrictedFetcher([self.layouts, self.data])
         self.font_config = _recording_font_configuration()
+
+    def close(self) -> None:
+        """Remove the folder where WeasyPrint copied the layout's fonts. WeasyPrint does
+        it when its FontConfiguration is collected, which never happens in a worker that
+        ends with os._exit: every build left two folders of fonts in /tmp."""
+        import shutil
+
+        folder = getattr(self.font_config, "_folder", None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            self.font_config._folder = None
 
     def use_data(self, data: Path) -> None:
         """Another data folder (the web app's drafts): the fetcher may read it instead."""

@@ -109,7 +109,7 @@ def watch(options: BuildOptions, report: Report, stop: threading.Event | None = 
 
         from flyer.pool import Workers, workers_available
 
-        workers = Workers(workers_available(), long_lived=True)
+        workers = Workers(workers_available())
         builder = functools.partial(build, workers=workers)
     try:
         rebuild([options.data / "contacts.yaml"], options, report, builder)
