@@ -152,3 +152,32 @@ def test_ctrl_c_while_the_fork_server_loads_prints_no_traceback(
     text = err.decode()
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
     assert process.returncode in (130, 0), text
+
+
+def _processes_seen(command: list[str], env: dict[str, str]) -> tuple[int, set[int]]:
+    process = psutil.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    seen: set[int] = set()
+    while process.poll() is None:
+        try:
+            seen.update(p.pid for p in process.children(recursive=True))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.005)
+    return process.wait(timeout=120), seen
+
+
+def test_a_rebuild_with_nothing_changed_starts_no_process(
+        data_copy: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "FLYER_CACHE_DIR": str(tmp_path / "cache")}
+    command = [str(FLYER), "build", "--lang", "fr", "--data", str(data_copy), "--out",
+               str(tmp_path / "out")]
+    code, seen = _processes_seen(command, env)
+    assert code == 0 and seen
+    code, seen = _processes_seen(command, env)
+    assert code == 0 and not seen  # everything from the cache: no fork server either
+    letter = data_copy / "letter.fr.md"
+    letter.write_text(letter.read_text(encoding="utf-8") + "\nUne ligne de plus.\n",
+                      encoding="utf-8")
+    code, seen = _processes_seen(command, env)
+    assert code == 0 and seen

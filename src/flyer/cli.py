@@ -197,10 +197,14 @@ def build(
 ) -> None:
     """Produit le dépliant, la lettre, l'affiche et le dossier complet, par langue."""
     from flyer import pool
+    from flyer.files import changed_since_last_build
 
-    # The fork server loads WeasyPrint while the data is read (flyer.pool); started by
-    # flyer.console already when flyer runs as the `flyer` command.
-    pool.prestart()
+    # When something will most likely be rendered, the workers' fork server loads
+    # WeasyPrint while the data is read and the plan made (flyer.pool); a rebuild with
+    # nothing changed starts none.
+    sources = [data, layouts, *(p for p in (schools, icc) if p is not None)]
+    if no_cache or changed_since_last_build(out_dir, sources):
+        pool.prestart()
     from flyer.build import BuildOptions
     from flyer.build import build as run_build
 

@@ -1,8 +1,9 @@
 """The `flyer` command's entry point, kept empty of imports.
 
-- A build or a watch starts the render workers' fork server before anything else is
-  imported (flyer.pool.prestart): it loads WeasyPrint on the second core while the
-  command line, the data and the plan are loaded on the first.
+- A build that will render (`--no-cache`) or a watch starts the render workers' fork
+  server before anything else is imported (flyer.pool.prestart): it loads WeasyPrint on
+  the second core while the command line, the data and the plan load on the first.
+  (`flyer build` decides for the other cases, once it knows its folders.)
 - A render worker started from that server reads the script that started flyer again
   (multiprocessing's `__mp_main__`): it must not load the command line's libraries
   (typer, rich) for it.
@@ -12,12 +13,10 @@ from __future__ import annotations
 
 import sys
 
-# The commands that render (`flyer serve` renders in a process of its own).
-RENDERING = ("build", "watch")
-
 
 def main() -> None:
-    if sys.argv[1:2] and sys.argv[1] in RENDERING:
+    command = sys.argv[1:2]
+    if command == ["watch"] or (command == ["build"] and "--no-cache" in sys.argv[2:]):
         from flyer import pool
 
         pool.prestart()

@@ -112,6 +112,26 @@ def visible_files(folder: Path) -> Iterator[Path]:
             yield path
 
 
+def changed_since_last_build(out: Path, sources: list[Path]) -> bool:
+    """Whether a source (a file, or any file in a folder) is newer than the last build
+    into `out` (its manifest, flyer.write): a guess at whether a build will have
+    anything to render, to start the workers early; the keys decide what is rendered."""
+    from flyer.write import MANIFEST
+
+    try:
+        built = (out / MANIFEST).stat().st_mtime
+    except OSError:
+        return True  # never built there
+    for source in sources:
+        for path in visible_files(source) if source.is_dir() else [source]:
+            try:
+                if path.stat().st_mtime >= built:
+                    return True
+            except OSError:
+                return True
+    return False
+
+
 def require_source_folders(data: Path, layouts: Path) -> None:
     """The layouts and data folders exist (every route checks this first: build, watch,
     serve), or a FlyerError says where flyer looked and what to do."""
