@@ -823,7 +823,7 @@ def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | 
         tasks.sort(key=lambda task: _weight(plan_, task[0]), reverse=True)
     task_of = {index: n for n, task in enumerate(tasks) for index in task}
     own = workers is None and bool(tasks)
-    pool = Workers.start(len(tasks)) if own else workers
+    pool = Workers.start(len(tasks), plan_.schools is not None) if own else workers
     try:
         results: dict[int, JobOutput] = {}
         pending: Iterator[list[JobOutput]] = iter(())

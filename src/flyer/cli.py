@@ -204,7 +204,7 @@ def build(
     # nothing changed starts none.
     sources = [data, layouts, *(p for p in (schools, icc) if p is not None)]
     if no_cache or changed_since_last_build(out_dir, sources):
-        pool.prestart()
+        pool.prestart(schools=schools is not None)
     from flyer.build import BuildOptions
     from flyer.build import build as run_build
 

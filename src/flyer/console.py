@@ -19,7 +19,7 @@ def main() -> None:
     if command == ["watch"] or (command == ["build"] and "--no-cache" in sys.argv[2:]):
         from flyer import pool
 
-        pool.prestart()
+        pool.prestart(schools=any(a.startswith("--schools") for a in sys.argv[2:]))
     from flyer.cli import main as cli_main
 
     cli_main()

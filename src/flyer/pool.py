@@ -92,20 +92,25 @@ def start_method() -> str:
     return "forkserver" if sys.platform.startswith("linux") else "spawn"
 
 
-# What the fork server imports before it forks any worker (flyer/forkserver.py).
+# What the fork server imports before it forks any worker (flyer/forkserver.py); for
+# school leaflets, whose block each worker fills in from the data model, the model and
+# templates too: loaded once and shared, rather than once in each worker.
 FORKSERVER_PRELOAD = ["flyer.forkserver"]
+SCHOOLS_PRELOAD = [*FORKSERVER_PRELOAD, "flyer.build", "flyer.context", "flyer.templates"]
 
 
-def prestart() -> None:
+def prestart(schools: bool = False) -> None:
     """Start the fork server now, if there is one, so that it is loading WeasyPrint
     while this process reads the data and makes the plan (0.4 s of a build from cold on
-    two cores). Nothing is lost if no worker is asked for: the server ends with flyer."""
+    two cores). Nothing is lost if no worker is asked for: the server ends with flyer.
+    Once it runs, it serves every later pool of this process with what it loaded."""
     if start_method() != "forkserver":
         return
     import signal
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        SCHOOLS_PRELOAD if schools else FORKSERVER_PRELOAD)
     # Started with Ctrl-C ignored (kept across exec, and then Python installs no handler
     # of its own): the server, still importing, must not print a KeyboardInterrupt
     # traceback under flyer's « Arrêté. »; flyer handles Ctrl-C and stops it.
@@ -124,10 +129,10 @@ def _main_thread() -> bool:
 class Workers:
     """A pool of render workers; `map_ordered` runs tasks and yields results in order."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, schools: bool = False) -> None:
         method = start_method()
         if method == "forkserver":
-            prestart()  # once per process; the server stays up for every later pool
+            prestart(schools)  # once per process; the server serves every later pool
         self.processes = processes
         self._context = multiprocessing.get_context(method)
         self._executor = self._new_executor()
@@ -137,8 +142,8 @@ class Workers:
                                    initializer=_start_worker)
 
     @classmethod
-    def start(cls, tasks: int) -> Workers:
-        return cls(max(1, min(tasks, workers_available())))
+    def start(cls, tasks: int, schools: bool = False) -> Workers:
+        return cls(max(1, min(tasks, workers_available())), schools)
 
     def map_ordered(self, function: Callable[..., Any], arguments: Iterable[tuple[Any, ...]],
                     labels: list[list[str]], while_waiting: Callable[[], None] | None = None

@@ -575,7 +575,7 @@ def _serve_builds(connection: Any) -> None:
 
     # One pool of render workers for every build of the server's life: forked from this
     # single-threaded process, they keep fonts, stylesheets and shared leaflets set up.
-    workers = Workers(workers_available())
+    workers = Workers(workers_available(), schools=True)
     build = functools.partial(build, workers=workers)
 
     while True:
