@@ -353,6 +353,9 @@ def test_a_school_list_from_excel_builds_good_rows_and_explains_bad_ones(
     assert response.status_code == 303
     result = wait_for(client, response.headers["location"], "Télécharger")
     assert "1 dépliant préparé, 2 lignes mises de côté" in result
+    # Each language named as a French sentence names it.
+    assert "un seul fichier, en français (schools-fr.pdf" in result
+    assert "un seul fichier, en néerlandais (schools-nl.pdf" in result
     assert re.search(r"<td>3</td><td>École du Moulin</td><td>[^<]*CPMS Inconnu", result)
     assert re.search(r"<td>4</td><td>Athénée du Beau-Site</td><td>[^<]*téléphone", result)
     archive = zipfile.ZipFile(io.BytesIO(client.get(

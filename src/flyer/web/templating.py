@@ -31,7 +31,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(
         french_date=views.french_date, size=views.size_text, pages=views.pages_text,
-        language=views.language_name, qr=views.qr_text)
+        language=views.language_name, in_sentence=views.language_in_sentence,
+        qr=views.qr_text)
     env.globals.update(static=static_url, navigation=NAVIGATION, token_field=TOKEN_FIELD,
                        keep_versions=store.KEEP_VERSIONS)
     return env

@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 from flyer.web.jobs import FileEntry, Outcome, Progress, Spec
 
 LANGUAGES = {"fr": "Français", "nl": "Nederlands", "de": "Deutsch", "en": "English"}
+# The same languages named in a French sentence (« le fichier en néerlandais »).
+IN_A_SENTENCE = {"fr": "français", "nl": "néerlandais", "de": "allemand", "en": "anglais"}
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
 
@@ -85,7 +87,13 @@ def audience_spec(audience: Audience, data: Path, layouts: Path) -> Spec:
 
 
 def language_name(lang: str) -> str:
+    """The language as its speakers write it, for a choice of languages."""
     return LANGUAGES.get(lang, lang)
+
+
+def language_in_sentence(lang: str) -> str:
+    """The language as a French sentence names it."""
+    return IN_A_SENTENCE.get(lang, lang)
 
 
 def french_date(value: dt.date) -> str:
@@ -171,7 +179,7 @@ def make_card(audience: Audience, outcome: Outcome | None, progress: Progress | 
     if main is not None:
         label = DOCUMENTS.get(main.document, Document(main.name, "")).label
         card.qr_summary = (f"{qr_text(main)} ({label[0].lower()}{label[1:]}, "
-                           f"{language_name(main.lang).lower()})")
+                           f"{language_in_sentence(main.lang)})")
     return card
 
 
