@@ -4,7 +4,9 @@ each against its floor measured in the same run.
     .venv/bin/python bench/build.py [--runs N]
 
 - floor: starting Python and `import weasyprint`; hello world: the same plus a one-line
-  PDF (a bare WeasyPrint program).
+  PDF (a bare WeasyPrint program). Beside them, what flyer's fork server loads before
+  the first worker is forked (`import flyer.forkserver`: WeasyPrint with flyer's
+  library lookup, pikepdf, the preflight's readers).
 - cold: `flyer build --lang fr --no-cache` into an empty folder (process start to exit,
   workers included). Goal: 1.6 × the hello world or less.
 - no change: `flyer build --lang fr` again over its own output, the render cache warm.
@@ -78,7 +80,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
           f"Python {platform.python_version()}, {runs} runs, "
           f"load average before: {os.getloadavg()[0]:.2f}")
-    times: dict[str, list[float]] = {k: [] for k in ("floor", "hello", "cold", "nochange")}
+    times: dict[str, list[float]] = {k: [] for k in ("floor", "hello", "server", "cold",
+                                                     "nochange")}
     identical = True
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "FLYER_CACHE_DIR": str(Path(tmp) / "cache")}
@@ -90,6 +93,8 @@ def main() -> None:
             cold_out = Path(tmp) / f"cold{run}"
             times["floor"].append(once([sys.executable, "-c", "import weasyprint"], env))
             times["hello"].append(once([sys.executable, "-c", HELLO], env))
+            times["server"].append(once([sys.executable, "-c", "import flyer.forkserver"],
+                                        env))
             times["cold"].append(once([str(FLYER), "build", "--lang", "fr", "--no-cache",
                                        "--out", str(cold_out)], env))
             times["nochange"].append(once([str(FLYER), "build", "--lang", "fr", "--out",
@@ -99,6 +104,8 @@ def main() -> None:
     floor, hello = statistics.median(times["floor"]), statistics.median(times["hello"])
     print(line("python + import weasyprint (floor)", times["floor"]))
     print(line("weasyprint hello world", times["hello"]))
+    print(line("python + flyer's render side", times["server"],
+               f"{statistics.median(times['server']) / floor:.2f}× import weasyprint"))
     cold = statistics.median(times["cold"])
     print(line("cold flyer build --lang fr", times["cold"],
                f"{cold / hello:.2f}× hello world (goal ≤ 1.6×)"))

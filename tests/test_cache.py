@@ -119,7 +119,8 @@ def test_an_entry_pruned_after_the_plan_is_made_again(tmp_path: Path,
     starts: list[int] = []
     start = Workers.start.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(Workers, "start",
-                        classmethod(lambda cls, tasks: starts.append(tasks) or start(cls, tasks)))
+                        classmethod(lambda cls, tasks, schools=False: starts.append(tasks)
+                                    or start(cls, tasks, schools)))
     build(BuildOptions(out=tmp_path / "second", **options))  # type: ignore[arg-type]
     assert lost == [leaflet_key]
     assert starts == [1]  # one pool, for the poster, made the leaflet again too

@@ -446,15 +446,27 @@ def _html(env: Any, options: BuildOptions, campaign: Campaign, spec: DocumentSpe
     HTML is rendered: a job's key hashes the very HTML its worker renders, and a plan
     with nothing to render draws no code at all.
     """
-    from flyer.context import make_context
+    return _htmls(env, options, campaign, spec, profile, lang, strings, (fit,),
+                  highlight=highlight, school=school, sections=sections,
+                  school_slot=school_slot)[0]
+
+
+def _htmls(env: Any, options: BuildOptions, campaign: Campaign, spec: DocumentSpec,
+           profile: ProfileSpec, lang: str, strings: dict[str, str],
+           fits: tuple[tuple[str, ...], ...], highlight: str | None = None,
+           school: dict[str, Any] | None = None,
+           sections: tuple[str, ...] = ("recto", "verso"), school_slot: bool = False
+           ) -> list[str]:
+    """The HTML of each fit step in `fits`, from one context."""
+    from flyer.context import fit_step, make_context
     from flyer.templates import render_html
 
     context = make_context(
         campaign, lang, spec, strings, profile,
         highlight=highlight if highlight is not None else options.highlight,
-        person=options.person, date=options.date, school=school, sections=sections, fit=fit,
+        person=options.person, date=options.date, school=school, sections=sections,
         school_slot=school_slot, stylesheets=_stylesheets(options.layouts, spec, profile))
-    return render_html(env, spec.template, context)
+    return [render_html(env, spec.template, {**context, **fit_step(fit)}) for fit in fits]
 
 
 def _stylesheets(layouts: Path, spec: DocumentSpec, profile: ProfileSpec) -> tuple[str, ...]:
@@ -889,10 +901,15 @@ def document_task(plan_: Plan, job: Job) -> DocumentTask:
     spec = plan_.registry.documents[job.document]
     profile = plan_.registry.profiles[job.profile]
     fits = [spec.fit[:n] for n in range(len(spec.fit) + 1)] if profile.fixed_pages else [()]
-    strings = plan_.strings[job.lang]
-    steps = tuple((fit, plan_.html[job.key] if not fit and job.key in plan_.html else
-                   _html(plan_.templates, options, plan_.campaign, spec, profile, job.lang,
-                         strings, fit=fit)) for fit in fits)
+    # The first step's HTML is the plan's (it made it for the job's key); the others from
+    # one context.
+    first = plan_.html.get(job.key)
+    later = fits[1:] if first is not None else fits
+    htmls = [first] if first is not None else []
+    if later:
+        htmls += _htmls(plan_.templates, options, plan_.campaign, spec, profile, job.lang,
+                        plan_.strings[job.lang], tuple(later))
+    steps = tuple(zip(fits, htmls, strict=True))
     imposed = None
     if spec.sheet_paper:
         name = spec.imposed_name(job.lang)

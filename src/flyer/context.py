@@ -115,6 +115,16 @@ def school_context(school: School, lang: str, strings: dict[str, str]) -> dict[s
     }
 
 
+def fit_step(fit: tuple[str, ...]) -> dict[str, Any]:
+    """What a context says of the fit step: the same document at another step is the same
+    context with these keys replaced."""
+    return {
+        # The fit step's classes on <html>: empty, then e.g. ("compact",), ("compact", "small").
+        "fit": list(fit),
+        "compact": "compact" in fit,
+    }
+
+
 def make_context(
     campaign: Campaign,
     lang: str,
@@ -174,9 +184,7 @@ def make_context(
         "school": school,
         # Which pages a two-sided layout renders: a batch lays out the shared verso once.
         "sections": sections,
-        # The fit step's classes on <html>: empty, then e.g. ("compact",), ("compact", "small").
-        "fit": list(fit),
-        "compact": "compact" in fit,
+        **fit_step(fit),
         # The recto leaves room at the bottom for a school block drawn over it.
         "school_slot": school_slot,
         "updated": updated.isoformat(),
