@@ -311,3 +311,76 @@ def test_a_school_removed_from_the_list_loses_its_leaflet_and_nothing_else(
     assert (out / "mes-notes.txt").read_text(encoding="utf-8") == "à garder"
     assert next(t for t, _ in pdfread.bookmarks(out / "schools-fr.pdf")) == \
         "Athénée fictif du Beau-Site"
+
+
+def test_a_press_leaflet_for_a_school_without_a_contact_person_is_made(
+        tmp_path: Path) -> None:
+    """Its block holds the school's name alone, in the accent colour: the leaflet's running
+    text is still black, and the print shop's file must not be refused for it (it was,
+    and with it the whole batch)."""
+    listing = tmp_path / "ecoles.csv"
+    listing.write_text("school;service;contact;phone;email\n"
+                       "École communale fictive du Centre n° 190;La Passerelle;;;\n"
+                       "École des Tilleuls;La Passerelle;Mme Exemple;056/99 10 01;\n",
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "build", "--schools", str(listing), "--profile", "press", "--lang", "fr", "--no-cache",
+        "--data", str(ROOT / "data"), "--layouts", str(ROOT / "layouts"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    leaflet = out / "press/schools/ecole-communale-fictive-du-centre-n-190/leaflet-fr.pdf"
+    # The file as written, read back whole: its running text is K only.
+    from flyer.check import BLACK_TEXT, check_pdf
+
+    [black] = [c for c in check_pdf(leaflet, str(leaflet), "press", render=False)
+               if c.label == BLACK_TEXT]
+    assert black.ok, black
+
+
+def test_rich_black_in_a_school_block_is_still_refused(tmp_path: Path,
+                                                      layouts_copy: Path) -> None:
+    with (layouts_copy / "leaflet.css").open("a", encoding="utf-8") as css:
+        css.write("\n.school-slot .name { color: device-cmyk(0.5 0.4 0.4 1); }\n")
+    listing = tmp_path / "ecoles.csv"
+    listing.write_text("school;service\nÉcole des Tilleuls;La Passerelle\n", encoding="utf-8")
+    result = CliRunner().invoke(app, [
+        "build", "--schools", str(listing), "--profile", "press", "--lang", "fr", "--no-cache",
+        "--data", str(ROOT / "data"), "--layouts", str(layouts_copy), "--out",
+        str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "noir quadri : 0.5 0.4 0.4 1" in result.output
+
+
+def test_each_services_shared_leaflet_is_made_once_and_handed_to_every_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    listing = tmp_path / "ecoles.csv"
+    listing.write_text("school;service\n" + "".join(
+        f"École fictive n° {i};{SERVICES[i % 2]}\n" for i in range(6)), encoding="utf-8")
+    planned = flyer.build.plan(BuildOptions(
+        data=ROOT / "data", layouts=ROOT / "layouts", out=tmp_path / "out", langs=("fr",),
+        schools=listing, cache=False))
+    todo = list(range(len(planned.jobs)))
+    bases: dict[str, bytes] = {}
+    workers = flyer.pool.Workers(2, schools=True)
+    try:
+        shared = flyer.build._share_bases(planned, todo, workers, tmp_path, None, bases)
+    finally:
+        workers.close()
+    assert len(shared) == 2 == len(bases)  # two services
+    steps = planned.registry.documents["leaflet"].fit
+    for key, base in shared.items():
+        assert base.path.read_bytes() == bases[key]
+        assert base.fit in [steps[:n] for n in range(len(steps) + 1)]
+        assert base.checks and all(c.ok for c in base.checks)
+    # A worker given them lays out the schools' blocks only, never a shared leaflet.
+    laid_out: list[bool] = []
+    fitted = flyer.build.Workshop._fitted
+
+    def counted(self: object, *args: object, **kwargs: object) -> object:
+        laid_out.append(True)
+        return fitted(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flyer.build.Workshop, "_fitted", counted)
+    outputs = flyer.build.run_task(planned.work, planned.jobs, False, shared)
+    assert laid_out == []
+    assert all(o.files and not o.base and o.set_aside is None for o in outputs)

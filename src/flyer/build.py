@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -592,7 +593,7 @@ def _render_and_stage(plan_: Plan, cached: set[int], cache: Any, output: Any,
             else f"Mise en page de {len(todo)} dépliant(s) d'école")
     if tick:
         tick(0, len(jobs))
-    outputs = _outputs(plan_, cached, todo, workers, cache=cache)
+    outputs = _outputs(plan_, cached, todo, workers, cache=cache, bases=bases)
     for done, (index, job_output) in enumerate(outputs, 1):
         job = jobs[index]
         if index in cached:
@@ -817,8 +818,16 @@ def _rerender_base(plan_: Plan, index: int, workers: Workers | None) -> bytes:
 
 # Workers ---------------------------------------------------------------------------------------
 def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | None,
-             want_base: bool = False, cache: Any = None) -> Iterator[tuple[int, JobOutput]]:
-    """Each job's output in plan order: from the cache, or from the worker pool."""
+             want_base: bool = False, cache: Any = None,
+             bases: dict[str, bytes] | None = None) -> Iterator[tuple[int, JobOutput]]:
+    """Each job's output in plan order: from the cache, or from the worker pool.
+
+    School leaflets: each service's shared leaflet is made first, once, and handed to
+    every worker (`bases` gets them too, for the merged file); otherwise each worker made
+    each service's leaflet for itself (two cores: every one twice)."""
+    import shutil
+    import tempfile
+
     from flyer.pool import Workers, call
 
     tasks: list[list[int]] = []
@@ -836,13 +845,18 @@ def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | 
     task_of = {index: n for n, task in enumerate(tasks) for index in task}
     own = workers is None and bool(tasks)
     pool = Workers.start(len(tasks), plan_.schools is not None) if own else workers
+    folder = None
     try:
         results: dict[int, JobOutput] = {}
         pending: Iterator[list[JobOutput]] = iter(())
+        shared: dict[str, SharedBase] = {}
+        if pool is not None and plan_.schools is not None and not want_base and todo:
+            folder = Path(tempfile.mkdtemp(prefix="flyer-bases-"))
+            shared = _share_bases(plan_, todo, pool, folder, cache, bases)
         if pool is not None and tasks:
             # Documents (a dozen) are all made before the first goes out: the fork server
             # is most likely still loading. School tasks are made as the pool takes them.
-            arguments: Iterable[tuple[Any, ...]] = (_task(plan_, task, want_base)
+            arguments: Iterable[tuple[Any, ...]] = (_task(plan_, task, want_base, shared)
                                                     for task in tasks)
             if plan_.schools is None:
                 arguments = list(arguments)
@@ -870,6 +884,49 @@ def _outputs(plan_: Plan, cached: set[int], todo: list[int], workers: Workers | 
     finally:
         if own and pool is not None:
             pool.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SharedBase:
+    """A service's shared school leaflet, made once and read by every worker: its file,
+    the fit step its schools' blocks are laid out at, and its checks."""
+
+    path: Path
+    fit: tuple[str, ...]
+    checks: tuple[CheckResult, ...]
+
+
+def _share_bases(plan_: Plan, todo: list[int], pool: Workers, folder: Path, cache: Any,
+                 bases: dict[str, bytes] | None) -> dict[str, SharedBase]:
+    """Each shared leaflet the school jobs of `todo` are drawn on, made once on the pool.
+    One that does not fit its pages is left out: its schools are set aside by the workers
+    with the reason, as they find it."""
+    from flyer.pool import call
+
+    first: dict[str, int] = {}
+    for index in todo:
+        job = plan_.jobs[index]
+        if job.school is not None and plan_.registry.profiles[job.profile].fixed_pages:
+            first.setdefault(job.base_key, index)
+    if not first:
+        return {}
+    made = pool.map_ordered(
+        call, [(run_task, plan_.work, [plan_.jobs[i]], True) for i in first.values()],
+        labels=[[_template_of(plan_, i)] for i in first.values()])
+    shared: dict[str, SharedBase] = {}
+    for key, [out] in zip(first, made, strict=True):
+        if not out.base:
+            continue
+        path = folder / f"{key}.pdf"
+        path.write_bytes(out.base)
+        shared[key] = SharedBase(path, out.fit, tuple(out.checks))
+        if bases is not None:
+            bases.setdefault(key, out.base)
+        if cache is not None:
+            cache.put_blob(key, out.base)
+    return shared
 
 
 def _load_assembly() -> None:
@@ -880,15 +937,19 @@ def _load_assembly() -> None:
     import flyer.assemble  # noqa: F401
 
 
-def _task(plan_: Plan, indexes: list[int], want_base: bool) -> tuple[Any, ...]:
+def _task(plan_: Plan, indexes: list[int], want_base: bool,
+          shared: dict[str, SharedBase] | None = None) -> tuple[Any, ...]:
     """A pool task: (function, arguments). Documents go to flyer.worker with their HTML;
-    school leaflets to `run_task`, which fills each school's block in the worker."""
+    school leaflets to `run_task`, which fills each school's block in the worker, with
+    the shared leaflets they are drawn on."""
     jobs = [plan_.jobs[i] for i in indexes]
     if jobs[0].school is None:
         from flyer.worker import render_documents
 
         return (render_documents, [document_task(plan_, job) for job in jobs])
-    return (run_task, plan_.work, jobs, want_base)
+    given = {job.base_key: shared[job.base_key] for job in jobs
+             if shared and job.base_key in shared}
+    return (run_task, plan_.work, jobs, want_base, given)
 
 
 def document_task(plan_: Plan, job: Job) -> DocumentTask:
@@ -955,8 +1016,10 @@ def _template_of(plan_: Plan, index: int) -> str:
 _WORKSHOPS: dict[tuple[str, str], Workshop] = {}
 
 
-def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False) -> list[JobOutput]:
-    """A task on a worker: each school's leaflet rendered, assembled and checked."""
+def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False,
+             shared: dict[str, SharedBase] | None = None) -> list[JobOutput]:
+    """A task on a worker: each school's leaflet rendered, assembled and checked (with
+    `want_base`, only its service's shared leaflet, its fit step and its checks)."""
     key = (str(work.options.layouts.resolve()), work.layouts_digest)
     shop = _WORKSHOPS.get(key)
     if shop is None:
@@ -964,6 +1027,8 @@ def run_task(work: WorkContext, jobs: list[Job], want_base: bool = False) -> lis
         shop = _WORKSHOPS[key] = Workshop(work)
     if shop.work.build_id != work.build_id:
         shop.start_build(work)
+    for base_key, base in (shared or {}).items():
+        shop.take_base(base_key, base)
     return [shop.run(job, want_base) for job in jobs]
 
 
@@ -984,6 +1049,7 @@ class Workshop:
         self.strings: dict[str, dict[str, str]] = {}
         self.bases: dict[str, tuple[bytes, tuple[str, ...]]] = {}
         self.base_checks: dict[str, list[CheckResult]] = {}
+        self.base_colours: dict[str, Counter[tuple[float, ...]]] = {}
         self.sent: set[str] = set()
 
     def start_build(self, work: WorkContext) -> None:
@@ -994,6 +1060,14 @@ class Workshop:
         self.renderer.warnings.clear()
         self.renderer.fallbacks.clear()
         self.renderer.use_data(work.options.data)
+
+    def take_base(self, key: str, base: SharedBase) -> None:
+        """A shared leaflet made by another worker (the parent has it already)."""
+        if key not in self.bases:
+            self.bases[key] = (base.path.read_bytes(), base.fit)
+            if base.checks:
+                self.base_checks[key] = list(base.checks)
+        self.sent.add(key)
 
     def _strings(self, lang: str) -> dict[str, str]:
         from flyer.templates import load_strings
@@ -1131,6 +1205,9 @@ class Workshop:
             out.base = base
             self.sent.add(job.base_key)
         if want_base:
+            out.fit = fit
+            if not self.work.options.check:
+                out.checks = self._base_checks(job, spec, profile, base)
             return out
         html, block = self._render(spec, profile, job.lang, fit, highlight=service,
                                    school=context, sections=("school",), school_slot=True)
@@ -1171,31 +1248,54 @@ class Workshop:
         shared leaflet (checked once per worker) and the school's block, each finished as
         the leaflet is. A leaflet is exactly those two drawn one over the other, so this
         is the same verdict for a tenth of the time (a batch of 5 000 schools)."""
-        from flyer.assemble import open_pdf
-        from flyer.check import Expect, check_pdf
-
-        def finished(data: bytes) -> bytes:
-            if profile.crop_marks or not profile.links or profile.colour == "cmyk":
-                return self._save(open_pdf(data), profile)
-            return data  # nothing to finish for this profile
+        from flyer.check import BLACK_TEXT, Expect, black_text_check, check_pdf, text_colours
 
         name = str(job.target)
-        if job.base_key not in self.base_checks:
-            self.base_checks[job.base_key] = check_pdf(
-                finished(base), name, profile, expectation(spec, profile), render=False)
         block_only = check_pdf(
-            finished(block), name, profile,
+            self._finished(block, profile), name, profile,
             Expect(pages=1, papers=(spec.paper,), allowed=frozenset({spec.paper}),
                    text_min_pt=spec.text_min_pt), render=False)
         results = []
         by_label = {c.label: c for c in block_only}
-        for shared in self.base_checks[job.base_key]:
+        for shared in self._base_checks(job, spec, profile, base):
             own = by_label.get(shared.label)
-            if own is not None and not own.ok:
+            if own is not None and not own.ok and own.label == BLACK_TEXT:
+                # The most frequent colour is the leaflet's, not the block's alone (a
+                # school without a contact person: its name, in the accent colour).
+                both = self._base_colours(job.base_key, base, profile) + text_colours(
+                    self._finished(block, profile))
+                results.append(black_text_check(name, both))
+            elif own is not None and not own.ok:
                 results.append(replace(own, expected=shared.expected))
             else:
-                results.append(shared)
+                results.append(replace(shared, file=name))  # said of this school's file
         return results
+
+    def _base_checks(self, job: Job, spec: DocumentSpec, profile: ProfileSpec, base: bytes
+                     ) -> list[CheckResult]:
+        """The checks of a service's shared leaflet, finished as its schools' are: once."""
+        from flyer.check import check_pdf
+
+        if job.base_key not in self.base_checks:
+            self.base_checks[job.base_key] = check_pdf(
+                self._finished(base, profile), str(job.target), profile,
+                expectation(spec, profile), render=False)
+        return self.base_checks[job.base_key]
+
+    def _base_colours(self, key: str, base: bytes, profile: ProfileSpec
+                      ) -> Counter[tuple[float, ...]]:
+        from flyer.check import text_colours
+
+        if key not in self.base_colours:
+            self.base_colours[key] = text_colours(self._finished(base, profile))
+        return self.base_colours[key]
+
+    def _finished(self, data: bytes, profile: ProfileSpec) -> bytes:
+        from flyer.assemble import open_pdf
+
+        if profile.crop_marks or not profile.links or profile.colour == "cmyk":
+            return self._save(open_pdf(data), profile)
+        return data  # nothing to finish for this profile
 
 
 def expectation(spec: DocumentSpec, profile: ProfileSpec, imposed: bool = False) -> Expect:

@@ -386,17 +386,8 @@ class _Checks:
         if self.profile.colour == "cmyk":
             self.add("Espaces de couleur", not scan.rgb_where, found,
                      "CMJN (ou gris), aucun RVB")
-            black_text = {c for c in scan.text_colours
-                          if len(c) == 4 and c[3] >= 0.9 and max(c[:3]) > 0}
-            dominant = scan.text_colours.most_common(1)
-            found_text = "aucun texte" if not dominant else (
-                f"couleur la plus fréquente : {_fmt(dominant[0][0])}")
-            if black_text:
-                found_text += " ; noir quadri : " + ", ".join(_fmt(c) for c in black_text)
-            ok = bool(dominant) and dominant[0][0] == (0.0, 0.0, 0.0, 1.0) and not black_text
             if "black-text" in self.profile.checks:
-                self.add("Texte courant en noir seul", ok, found_text,
-                         "0 0 0 1 (K seul), jamais de noir quadri")
+                self.results.append(black_text_check(self.name, scan.text_colours))
         else:
             self.add("Espaces de couleur", True, found, "libres (RVB permis)")
 
@@ -595,6 +586,33 @@ def _space_name(space: Any, resources: Any) -> str:
     if family == "/Pattern" and len(space) > 1:
         return _space_name(space[1], resources)
     return _space_name(space[0], resources)
+
+
+BLACK_TEXT = "Texte courant en noir seul"
+
+
+def black_text_check(name: str, text_colours: Counter[tuple[float, ...]]) -> CheckResult:
+    """Running text in K only (the most frequent text colour is 0 0 0 1), and no text
+    in rich black anywhere: `text_colours` counts the runs of text (text-showing
+    operators) drawn in each colour."""
+    black_text = {c for c in text_colours if len(c) == 4 and c[3] >= 0.9 and max(c[:3]) > 0}
+    dominant = text_colours.most_common(1)
+    found = "aucun texte" if not dominant else (
+        f"couleur la plus fréquente : {_fmt(dominant[0][0])}")
+    if black_text:
+        found += " ; noir quadri : " + ", ".join(_fmt(c) for c in sorted(black_text))
+    ok = bool(dominant) and dominant[0][0] == (0.0, 0.0, 0.0, 1.0) and not black_text
+    return CheckResult(name, BLACK_TEXT, ok, found, "0 0 0 1 (K seul), jamais de noir quadri")
+
+
+def text_colours(data: bytes) -> Counter[tuple[float, ...]]:
+    """How many runs of text a file draws in each colour (its pages' content streams)."""
+    from pypdf import PdfReader
+
+    scan = _ColourScan()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        scan.page(page)
+    return scan.text_colours
 
 
 class _ColourScan:

@@ -40,6 +40,7 @@ class JobOutput:
     layout: list[Problem] = field(default_factory=list)  # WeasyPrint's warnings, worded
     block: bytes = b""  # --schools: the school's block alone, for the merged file
     base: bytes = b""  # --schools: the shared leaflet, sent once per worker
+    fit: tuple[str, ...] = ()  # --schools: the fit step of that shared leaflet
     # Why this document (too long for its pages) or school's leaflet cannot be made.
     set_aside: str | None = None
 
