@@ -103,6 +103,24 @@ def test_press_output_intent_is_the_shipped_fogra39_profile_and_pdfx4_is_declare
         assert "/ID" in pdf.trailer
 
 
+def test_the_merged_press_file_holds_its_output_profile_once(press: Path) -> None:
+    """Each part brings the profile its CMYK colours are tied to; the merged file keeps
+    one, which every page's colour space and the output intent point at."""
+    shipped = (ROOT / "layouts" / DEFAULT_ICC).read_bytes()
+    with pikepdf.open(press / "flyer-fr.pdf") as pdf:
+        profiles = [o for o in pdf.objects if isinstance(o, pikepdf.Stream)
+                    and o.get("/N") == 4 and o.read_bytes() == shipped]
+        assert len(profiles) == 1
+        [only] = profiles
+        assert pdf.Root.OutputIntents[0].DestOutputProfile.objgen == only.objgen
+        for page in pdf.pages:
+            space = page.Resources.ColorSpace["/device-cmyk"]
+            assert space[0] == "/ICCBased" and space[1].objgen == only.objgen
+    # One profile and the pages: far less than the three parts side by side.
+    parts = sum((press / n).stat().st_size for n in NAMES[:3])
+    assert (press / "flyer-fr.pdf").stat().st_size < parts / 2
+
+
 def _colour_operations(pdf_path: Path) -> tuple[Counter[str], Counter[tuple[float, ...]]]:
     """Colour operators used, and the fill colour of every text-showing operator."""
     operators: Counter[str] = Counter()

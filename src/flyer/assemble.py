@@ -565,10 +565,37 @@ def merge(parts: list[tuple[str, bytes]], title: str, identifier: bytes) -> byte
         if all("/StructTreeRoot" in s.Root for s in sources):
             _merge_structure(pdf, sources, starts)
         _copy_document_entries(pdf, sources[0], title)
+        _share_profiles(pdf)
         return save(pdf, identifier, version=sources[0].pdf_version)
     finally:
         for source in sources:
             source.close()
+
+
+def _share_profiles(pdf: Pdf) -> None:
+    """One copy of each ICC profile: every part of a PDF/X file brings the output
+    profile its CMYK colours are tied to (2.4 MB for the shipped one), and the merged
+    file of a leaflet, a letter and a poster held it three times (7.2 MB). The pages'
+    colour spaces are pointed at the first stream with the same bytes; the others,
+    no longer referenced, are not written."""
+    import hashlib
+
+    first: dict[tuple[str, bytes], Any] = {}
+
+    def shared(stream: Any) -> Any:
+        if not isinstance(stream, pikepdf.Stream):
+            return stream
+        key = (str(stream.get("/N")), hashlib.sha256(stream.read_raw_bytes()).digest())
+        return first.setdefault(key, stream)
+
+    for intent in pdf.Root.get("/OutputIntents", []):
+        if "/DestOutputProfile" in intent:
+            intent.DestOutputProfile = shared(intent.DestOutputProfile)
+    for resources in _resource_dicts(pdf):
+        for name, space in (resources.get("/ColorSpace") or {}).items():
+            if (isinstance(space, Array) and len(space) == 2
+                    and space[0] == Name.ICCBased):
+                resources.ColorSpace[name] = Array([Name.ICCBased, shared(space[1])])
 
 
 def _copy_document_entries(pdf: Pdf, first: Pdf, title: str) -> None:

@@ -142,6 +142,15 @@ def test_print_shop_files_are_prepared_on_request(client: TestClient) -> None:
     assert '/telecharger/imprimeur/poster-fr.pdf"' in html
     pdf = client.get("/telecharger/imprimeur/poster-fr.pdf").content
     assert b"GTS_PDFXVersion" in pdf or b"PDF/X" in pdf
+    # Its size, before downloading it: every PDF/X file embeds its colour profile, and a
+    # ZIP this heavy does not go through most mail services.
+    match = re.search(r"Tout télécharger \(ZIP, (\d+),(\d) Mo\)", html)
+    assert match, html
+    archive = client.get("/telecharger/imprimeur/flyer-imprimeur.zip").content
+    assert abs(len(archive) / 1024 / 1024 - float(f"{match[1]}.{match[2]}")) < 0.5
+    assert "trop lourd pour un courriel" in html
+    office = wait_for(client, "/carte/ecole", "Tout télécharger")
+    assert "trop lourd pour un courriel" not in office
 
 
 def test_cpms_letter_is_built_for_the_chosen_service(client: TestClient) -> None:

@@ -34,6 +34,7 @@ def environment() -> jinja2.Environment:
         language=views.language_name, in_sentence=views.language_in_sentence,
         qr=views.qr_text)
     env.globals.update(static=static_url, navigation=NAVIGATION, token_field=TOKEN_FIELD,
+                       mail_limit=views.MAIL_LIMIT,
                        keep_versions=store.KEEP_VERSIONS)
     return env
 

@@ -107,6 +107,11 @@ def size_text(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
 
 
+# An attachment grows by a third in a message (base64): past this, many mail services
+# refuse it (Outlook.com at 20 MB, Gmail at 25 MB, message included).
+MAIL_LIMIT = 15 * 1024 * 1024
+
+
 def pages_text(pages: int) -> str:
     return f"{pages} page" + ("s" if pages > 1 else "")
 
@@ -141,6 +146,7 @@ class Card:
     state: str
     groups: list[LanguageGroup] = field(default_factory=list)
     zip_url: str | None = None
+    zip_size: int = 0  # the files it holds (PDFs hardly compress: about the ZIP's size)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checks_passed: int = 0
@@ -172,6 +178,7 @@ def make_card(audience: Audience, outcome: Outcome | None, progress: Progress | 
                 for f in files if f.lang == lang]
         card.groups.append(LanguageGroup(lang, language_name(lang), rows))
     card.zip_url = f"{base_url}/{zip_name(audience)}{query}"
+    card.zip_size = sum(f.size for f in files)
     card.checks_total = sum(len(f.checks) for f in files)
     card.checks_passed = sum(ok for f in files for _, ok in f.checks)
     main = next((f for f in files if f.qr_total is not None and f.document == audience.checked),
