@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -77,15 +78,46 @@ def _image_bits(image: Any) -> tuple[tuple[bool, ...], ...] | None:
     return tuple(tuple(data[y * width + x] == 0 for x in range(width)) for y in range(height))
 
 
-def qr_form(pdf: Pdf, matrix: tuple[tuple[bool, ...], ...], cmyk: bool) -> Any:
-    """A form XObject that paints the code in the unit square, like the image it replaces:
-    the light quiet zone, then every dark run of modules as a rectangle."""
+@functools.lru_cache(maxsize=1024)
+def _samples(matrix: tuple[tuple[bool, ...], ...]) -> dict[str, bytes]:
+    """A code's image as decoded samples, one module a pixel: 8-bit RGB and gray."""
+    gray = bytes(0 if dark else 255 for row in matrix for dark in row)
+    return {"/DeviceGray": gray, "/DeviceRGB": bytes(v for v in gray for _ in range(3))}
+
+
+def _known_bits(image: Any, samples: dict[tuple[str, bytes], Any]
+                ) -> tuple[tuple[bool, ...], ...] | None:
+    """The matrix of an image whose decoded samples are those of one of the codes."""
+    if (int(image.get("/BitsPerComponent", 0)) != 8 or "/SMask" in image
+            or "/Decode" in image or image.get("/ImageMask")):
+        return None
+    space = image.get("/ColorSpace")
+    if not isinstance(space, Name):
+        return None
+    try:
+        data = image.read_bytes()
+    except Exception:  # not decodable here: the slow path decides
+        return None
+    found: tuple[tuple[bool, ...], ...] | None = samples.get((str(space), data))
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _qr_operators(matrix: tuple[tuple[bool, ...], ...], cmyk: bool) -> bytes:
+    """The code's drawing, made once per process (every document shows the same codes)."""
     size = len(matrix)
     dark, light = ("0 0 0 1 k", "0 0 0 0 k") if cmyk else ("0 g", "1 g")
     ops = [f"{light} 0 0 {size} {size} re f {dark}"]
     ops += [f"{x} {size - y - h} {w} {h} re" for x, y, w, h in dark_rectangles(matrix)]
     ops.append("f")
-    form = pikepdf.Stream(pdf, " ".join(ops).encode("ascii"))
+    return " ".join(ops).encode("ascii")
+
+
+def qr_form(pdf: Pdf, matrix: tuple[tuple[bool, ...], ...], cmyk: bool) -> Any:
+    """A form XObject that paints the code in the unit square, like the image it replaces:
+    the light quiet zone, then every dark run of modules as a rectangle."""
+    size = len(matrix)
+    form = pikepdf.Stream(pdf, _qr_operators(matrix, cmyk))
     form.Type = Name.XObject
     form.Subtype = Name.Form
     form.BBox = Array([0, 0, size, size])
@@ -102,6 +134,10 @@ def stamp_qr_codes(pdf: Pdf, payloads: list[str], cmyk: bool) -> int:
     `Do` stays inside the Figure's marked content), only the XObject changes.
     """
     wanted = {qr_matrix(p): p for p in payloads}
+    # The samples WeasyPrint writes for each code's image (8-bit RGB, or gray): an image
+    # found among them is known without decoding it through PIL (9 ms a leaflet).
+    samples = {(space, raw): matrix for matrix in wanted
+               for space, raw in _samples(matrix).items()}
     forms: dict[tuple[tuple[bool, ...], ...], Any] = {}
     replaced: dict[tuple[int, int], Any] = {}
     count = 0
@@ -115,7 +151,7 @@ def stamp_qr_codes(pdf: Pdf, payloads: list[str], cmyk: bool) -> int:
                 continue
             objgen = image.objgen
             if objgen not in replaced:
-                bits = _image_bits(image)
+                bits = _known_bits(image, samples) or _image_bits(image)
                 if bits is None or bits not in wanted:
                     replaced[objgen] = None
                     continue
