@@ -59,3 +59,21 @@ def test_codes_become_vector_forms_and_other_images_stay(tmp_path: Path, cmyk: b
     page = pdfium.PdfDocument(out.getvalue())[0]
     found = zxingcpp.read_barcodes(page.render(scale=200 / 72).to_pil())
     assert sorted(r.text for r in found) == sorted(PAYLOADS)
+
+
+def test_same_samples_in_another_shape_are_not_the_code() -> None:
+    from flyer.qr import qr_matrix
+
+    matrix = qr_matrix(PAYLOADS[1])
+    gray = assemble._samples(matrix)["/DeviceGray"]
+    samples = {("/DeviceGray", gray): matrix}
+    pdf = pikepdf.new()
+    side = len(matrix)
+
+    def image(width: int, height: int) -> pikepdf.Stream:
+        return pikepdf.Stream(pdf, gray, Type=pikepdf.Name.XObject,
+                              Subtype=pikepdf.Name.Image, Width=width, Height=height,
+                              ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+
+    assert assemble._known_bits(image(side, side), samples) == matrix
+    assert assemble._known_bits(image(side * side, 1), samples) is None

@@ -94,11 +94,15 @@ def _known_bits(image: Any, samples: dict[tuple[str, bytes], Any]
     space = image.get("/ColorSpace")
     if not isinstance(space, Name):
         return None
+    # The same bytes in another shape are another picture, not the code.
+    width, height = int(image.get("/Width", 0)), int(image.get("/Height", 0))
     try:
         data = image.read_bytes()
     except Exception:  # not decodable here: the slow path decides
         return None
     found: tuple[tuple[bool, ...], ...] | None = samples.get((str(space), data))
+    if found is None or width != height or width != len(found):
+        return None
     return found
 
 
