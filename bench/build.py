@@ -54,6 +54,7 @@ def line(label: str, times: list[float], goal: str = "") -> str:
 
 def warm(runs: int) -> dict[str, list[float]]:
     from flyer.build import BuildOptions, document_task, plan
+    from flyer.lifetime import collection_paused
     from flyer.worker import document_file, renderer_for
 
     out = Path(tempfile.mkdtemp())
@@ -65,8 +66,11 @@ def warm(runs: int) -> dict[str, list[float]]:
     for run in range(runs + 1):
         for job in jobs:
             start = time.perf_counter()
-            # The plan's part (context, HTML of each fit step), then the worker's.
-            document_file(document_task(planned, job), renderer)
+            # The plan's part (context, HTML of each fit step), then the worker's, which
+            # runs with collections paused (flyer.worker).
+            task = document_task(planned, job)
+            with collection_paused():
+                document_file(task, renderer)
             if run:  # the first run sets up fonts and caches: not warm
                 results[job.document].append(time.perf_counter() - start)
     shutil.rmtree(out, ignore_errors=True)

@@ -43,6 +43,7 @@ from typing import Any
 
 from flyer.build import BuildOptions, Job, Plan, document_task, plan
 from flyer.context import qr_size_mm, typeset
+from flyer.lifetime import collection_paused
 from flyer.load import load_campaign
 from flyer.model import Campaign
 from flyer.qr import mailto_uri, qr_svg
@@ -66,7 +67,9 @@ def flyer_leaflet_once(campaign: Campaign) -> bytes:
     """
     planned, job, renderer = _flyer_tools()
     planned = dataclasses.replace(planned, campaign=campaign, html={})
-    pdf, _, _, _ = document_file(document_task(planned, job), renderer)
+    task = document_task(planned, job)  # the plan's part, then the worker's, which
+    with collection_paused():  # runs with collections paused (flyer.worker)
+        pdf, _, _, _ = document_file(task, renderer)
     assert pdf is not None
     return pdf
 

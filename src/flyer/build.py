@@ -191,6 +191,9 @@ def plan(options: BuildOptions) -> Plan:
     names = list(registry.profiles) if "all" in options.profiles else options.profiles
     profiles = [registry.profile(name) for name in names]
     campaign = load_campaign(options.data, list(options.langs) or None)
+    from flyer.lifetime import settle
+
+    settle()  # the libraries the plan loaded: out of the collector's sight
     warnings = list(campaign.warnings)
     options = _resolve_highlight(options, campaign)
     if options.schools is not None and options.highlight is not None:

@@ -500,10 +500,14 @@ def main() -> None:
     try:
         app()
     except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         pool = sys.modules.get("flyer.pool")
         if pool is not None and pool.workers_were_killed():
             # Everything is cleaned up and said by now; waiting for a thread that cannot
             # end (see workers_were_killed) would leave flyer hanging after Ctrl-C.
-            pool.exit_now(exc.code if isinstance(exc.code, int)
-                          else (0 if exc.code is None else 1))
+            pool.exit_now(code)
+        from flyer import lifetime
+
+        if isinstance(exc.code, int | None) and lifetime.may_leave_now():
+            lifetime.leave(code)  # without Python's teardown: 0.15 to 0.35 s
         raise

@@ -22,3 +22,7 @@ import flyer.budget  # noqa: E402
 import flyer.fit  # noqa: E402
 import flyer.render  # noqa: E402
 import flyer.worker  # noqa: E402, F401
+from flyer.lifetime import settle  # noqa: E402
+
+# What every worker shares is never walked by a collection again, and stays shared.
+settle()

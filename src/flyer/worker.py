@@ -139,10 +139,11 @@ def close_renderers() -> None:
 def render_documents(tasks: list[DocumentTask]) -> list[JobOutput]:
     """A pool task: each document rendered, assembled and checked, within its budget."""
     from flyer import budget
+    from flyer.lifetime import collection_paused
 
     outputs = []
     for task in tasks:
-        with budget.render_budget(task.layouts / task.template):
+        with budget.render_budget(task.layouts / task.template), collection_paused():
             outputs.append(render_document(task))
     return outputs
 
