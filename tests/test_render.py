@@ -57,3 +57,54 @@ def test_unreadable_source_date_epoch_is_a_user_error(monkeypatch: pytest.Monkey
         build_date(dt.date(2016, 9, 13))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1473724800")
     assert build_date(dt.date(2000, 1, 1)) == dt.datetime(2016, 9, 13, tzinfo=dt.UTC)
+
+
+def _pages_html(count: int, page_box: str = "") -> str:
+    pages = "".join(f'<section style="break-before: page">Page {n}</section>'
+                    for n in range(1, count + 1))
+    return f"<html><head><style>{page_box}</style></head><body>{pages}</body></html>"
+
+
+def _made(html: str, at_most: int | None, tmp_path: Path) -> tuple[object, list[int]]:
+    """The layout, and the pages WeasyPrint began (its progress log)."""
+    import logging
+
+    from flyer.render import Renderer
+
+    begun: list[int] = []
+
+    class Pages(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if message.startswith("Step 5 - Creating layout - Page "):
+                begun.append(int(message.split()[-1]))
+
+    logger = logging.getLogger("weasyprint.progress")
+    handler, level = Pages(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        renderer = Renderer(ROOT / "layouts", tmp_path)
+        return renderer.render_document(html, "@page { size: A5 }", None, at_most), begun
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_a_layout_past_its_pages_stops_at_the_first_page_too_many(tmp_path: Path) -> None:
+    document, begun = _made(_pages_html(6), 2, tmp_path)
+    assert document is None
+    assert begun == [1, 2, 3]  # stopped as page 3 began: pages 4 to 6 never laid out
+    whole, begun = _made(_pages_html(6), None, tmp_path)
+    assert whole is not None and len(whole.pages) == 6 and begun == [1, 2, 3, 4, 5, 6]
+    fits, _ = _made(_pages_html(2), 2, tmp_path)
+    assert fits is not None and len(fits.pages) == 2
+
+
+def test_a_layout_that_counts_its_pages_is_laid_out_whole(tmp_path: Path) -> None:
+    # « sur 6 pages » in the text needs the total: WeasyPrint makes a second pass, which
+    # may change the pages, so nothing can be concluded from the first ones. (In a page
+    # margin it needs none: margins are made once the pages are.)
+    counted = _pages_html(6, "section::after { content: ' sur ' counter(pages) ' pages' }")
+    document, _ = _made(counted, 2, tmp_path)
+    assert document is not None and len(document.pages) == 6

@@ -1087,12 +1087,13 @@ class Workshop:
             return self._school(job, spec, want_base)
 
     def _render(self, spec: DocumentSpec, profile: ProfileSpec, lang: str, fit: tuple[str, ...],
-                **extra: Any) -> tuple[str, Any]:
+                at_most: int | None = None, **extra: Any) -> tuple[str, Any]:
+        """The HTML and its layout (None: stopped past `at_most` pages, flyer.render)."""
         html = _html(self.env, self.work.options, self.work.campaign, spec, profile, lang,
                      self._strings(lang), fit=fit, **extra)
         try:
             document = self.renderer.render_document(html, page_rule(spec, profile),
-                                                     self.work.icc.get(profile.name))
+                                                     self.work.icc.get(profile.name), at_most)
         except FlyerError as exc:
             # Said at the template that asked for it.
             template = self.work.options.layouts / spec.template
@@ -1108,9 +1109,11 @@ class Workshop:
         `compact small`…); a profile whose pages may flow (web) is laid out once.
         """
         steps = [spec.fit[:n] for n in range(len(spec.fit) + 1)] if profile.fixed_pages else [()]
-        for fit in steps:
-            html, document = self._render(spec, profile, lang, fit, **extra)
-            if len(document.pages) <= spec.pages:
+        for number, fit in enumerate(steps, 1):
+            # Only the last step, kept even when too long, is laid out whole.
+            at_most = spec.pages if profile.fixed_pages and number < len(steps) else None
+            html, document = self._render(spec, profile, lang, fit, at_most, **extra)
+            if document is not None and len(document.pages) <= spec.pages:
                 break
         return html, document, fit
 

@@ -8,11 +8,13 @@ bundle stage can merge pages without laying them out again; `write_pdf()` turns 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,53 @@ if TYPE_CHECKING:
 
 # Imported by now (flyer.fetch): its C types are parsed in one pass (flyer.startup).
 tune_weasyprint()
+
+
+class _PastPages(Exception):
+    """The layout under way will give more pages than it may: it is stopped."""
+
+
+# The pages the layout under way may have before it is stopped (None: all of them).
+_PAGE_LIMIT: ContextVar[int | None] = ContextVar("flyer_page_limit", default=None)
+
+
+@functools.cache
+def _stop_past() -> bool:
+    """Whether a layout can be stopped once it runs past its pages (`at_most`).
+
+    WeasyPrint makes pages one by one, each from where the last one ended
+    (`weasyprint.layout.page.remake_page`, the index of the page to make first). Before
+    it makes a page past the limit, the pages already made are checked: if none asks
+    for another pass (a `counter(pages)`, a target's page number: WeasyPrint's own
+    `pages_wanted` and `content_changed` marks), they stay as they are and the
+    document has at least one page more than the limit, whatever follows. Then the
+    layout is stopped. A warm A5 leaflet's first two fit steps run to three pages:
+    a quarter of each was the third page. Another WeasyPrint, without that function,
+    lays everything out, as before.
+    """
+    try:
+        from weasyprint.layout import page as page_layout
+    except ImportError:  # pragma: no cover - another WeasyPrint
+        return False
+    remake_page = getattr(page_layout, "remake_page", None)
+    if remake_page is None:  # pragma: no cover - another WeasyPrint
+        return False
+
+    @functools.wraps(remake_page)
+    def remake_page_within_limit(index: int, context: Any, *args: Any) -> Any:
+        limit = _PAGE_LIMIT.get()
+        if limit is not None and index >= limit and _settled(context.page_maker[:index]):
+            raise _PastPages
+        return remake_page(index, context, *args)
+
+    page_layout.remake_page = remake_page_within_limit
+    return True
+
+
+def _settled(made: list[Any]) -> bool:
+    """No page already made is marked to be made again (each entry: its state last)."""
+    return not any(entry[-1].get("pages_wanted") or entry[-1].get("content_changed")
+                   for entry in made)
 
 
 class _Collect(logging.Handler):
@@ -156,9 +205,13 @@ class Renderer:
             self.data = data
             self.fetcher.roots = [r for r in self.fetcher.roots if r != old] + [data.resolve()]
 
-    def render_document(self, html: str, page_rule: str = "", icc: Path | None = None
-                        ) -> Document:
+    def render_document(self, html: str, page_rule: str = "", icc: Path | None = None,
+                        at_most: int | None = None) -> Document | None:
         """Lay out one HTML document; its stylesheets and fonts come through the fetcher.
+
+        With `at_most`, the layout stops, and None comes back, as soon as the document is
+        certain to need more pages (`_stop_past`): a fit step that does not fit is thrown
+        away, so the rest of it need not be laid out.
 
         WeasyPrint parses every `<link>`ed stylesheet (and its @font-face rules) on every
         render, ~25 ms of a ~60 ms leaflet. Here the links are taken out of the HTML and the
@@ -206,14 +259,22 @@ class Renderer:
             options["color_profiles"] = cmyk["color_profiles"]
         if len(self._images) > MAX_CACHED_IMAGES:
             self._images.clear()  # a batch's schools each bring their own code: bounded
-        with collect_warnings() as messages:
-            document = HTML(
-                string=_STYLESHEET_LINK.sub("", html), base_url=base_url,
-                url_fetcher=self.fetcher,
-            ).render(font_config=self.font_config, stylesheets=sheets, cache=self._images,
-                     **options)
+        document: Document | None = None
+        token = _PAGE_LIMIT.set(at_most if at_most is not None and _stop_past() else None)
+        try:
+            with collect_warnings() as messages:
+                document = HTML(
+                    string=_STYLESHEET_LINK.sub("", html), base_url=base_url,
+                    url_fetcher=self.fetcher,
+                ).render(font_config=self.font_config, stylesheets=sheets,
+                         cache=self._images, **options)
+        except _PastPages:
+            pass
+        finally:
+            _PAGE_LIMIT.reset(token)
         self._keep(messages)
-        self._drop_attachments(document)
+        if document is not None:
+            self._drop_attachments(document)
         missing = self.fetcher.refused[refusals:]
         if missing:
             # An image, font or stylesheet the layout asks for and cannot have: printed

@@ -184,16 +184,19 @@ def document_file(task: DocumentTask, renderer: Renderer
 
     fit: tuple[str, ...] = ()
     html, document = "", None
-    for step in task.steps:
+    for number, step in enumerate(task.steps, 1):
         fit, html = step
+        # A step before the last is stopped once it runs past the pages (None): only
+        # the last one, kept even when too long, is laid out whole for the message.
+        at_most = task.pages if task.fixed_pages and number < len(task.steps) else None
         try:
-            document = renderer.render_document(html, task.page_rule, task.icc)
+            document = renderer.render_document(html, task.page_rule, task.icc, at_most)
         except FlyerError as exc:
             # Said at the template that asked for it.
             template = task.layouts / task.template
             raise FlyerError(problems=[p if p.path is not None else replace(p, path=template)
                                        for p in exc.problems]) from None
-        if not task.fixed_pages or len(document.pages) <= task.pages:
+        if document is not None and (not task.fixed_pages or len(document.pages) <= task.pages):
             break
     assert document is not None
     count = len(document.pages)
