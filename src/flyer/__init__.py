@@ -18,9 +18,10 @@ class _BeforeWeasyPrint:
         if name == "weasyprint":
             if cls in sys.meta_path:
                 sys.meta_path.remove(cls)
-            from flyer.startup import install_library_lookup
+            from flyer.startup import install_compiled_declarations, install_library_lookup
 
             install_library_lookup()
+            install_compiled_declarations()
         # None: the import itself goes on as usual, with the other finders.
 
 

@@ -16,6 +16,19 @@
   `tune_cffi` parses the fixed ones in one pass and builds arrays of a known item type
   without the parser. Both give the very type objects cffi would have built.
 
+- **C declarations.** WeasyPrint hands cffi 450 lines of C declarations at import
+  (`ffi.cdef` in weasyprint/text/ffi.py), which pycparser parses every time: 60 to 90 ms
+  of the import, plus 25 ms to load pycparser. `install_compiled_declarations` gives
+  WeasyPrint instead the FFI cffi itself builds from those declarations once compiled
+  (cffi's "out-of-line ABI mode", pure data and no compiler): built in 0.1 ms, and its
+  types are then parsed by cffi's C parser, so `tune_cffi` has nothing left to do. The
+  compiled declarations are made the first time (by cffi, from the text WeasyPrint's own
+  file holds), kept in flyer's cache folder under the digest of that text and of the
+  cffi and Python versions, and read back as literal data, never run. Linux only: there
+  WeasyPrint's list of names holds each library's own file name, which the dynamic
+  linker finds by itself (the compiled FFI, unlike cffi's usual one, does not ask
+  `ctypes.util.find_library`).
+
 Anything unexpected (another cffi, another WeasyPrint) leaves cffi as it is: these only
 make things faster, never different. The library lookup is installed by
 `flyer/__init__.py` when WeasyPrint is first imported; `tune_cffi` by flyer.render.
@@ -85,6 +98,136 @@ def install_library_lookup() -> None:
     ctypes.util.find_library = find_library
 
 
+def install_compiled_declarations() -> bool:
+    """Before `weasyprint.text.ffi` runs: its `cffi.FFI()` gives the compiled FFI of its
+    declarations, once. True if so; False leaves cffi as it is."""
+    if not sys.platform.startswith("linux") or not _linker_cache():
+        return False
+    try:
+        import cffi
+
+        source = _weasyprint_declarations()
+        if source is None:
+            return False
+        arguments = _compiled(source, cffi.__version__)
+        if arguments is None:
+            return False
+        ffi = _compiled_ffi(source, arguments)
+    except Exception:  # another cffi or WeasyPrint, an unreadable cache: as usual
+        return False
+    usual = cffi.FFI
+
+    def first_ffi(*args: Any, **kwargs: Any) -> Any:
+        # Only WeasyPrint's own (its module asks for it as it runs), and only once.
+        if args or kwargs or sys._getframe(1).f_globals.get("__name__") != WEASYPRINT_FFI:
+            return usual(*args, **kwargs)
+        cffi.FFI = usual
+        return ffi
+
+    cffi.FFI = first_ffi
+    return True
+
+
+def _weasyprint_declarations() -> str | None:
+    """The text WeasyPrint's own file gives `ffi.cdef`, read without running it."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("weasyprint")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "text" / "ffi.py"
+    calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and node.func.attr == "cdef"]
+    if len(calls) != 1 or len(calls[0].args) != 1 or calls[0].keywords:
+        return None
+    argument = calls[0].args[0]
+    if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
+        return None
+    return argument.value
+
+
+_MODULE = "_flyer_weasyprint_ffi"
+WEASYPRINT_FFI = "weasyprint.text.ffi"
+
+
+def _compiled(source: str, cffi_version: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """The compiled declarations: from the cache folder, else made and kept there."""
+    import hashlib
+
+    from flyer.cache import cache_folder
+
+    digest = hashlib.sha256("\0".join((source, cffi_version, sys.version)).encode())
+    path = cache_folder() / "cffi" / f"weasyprint-{digest.hexdigest()[:24]}.py"
+    try:
+        kept = _arguments(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, SyntaxError):
+        kept = None
+    if kept is not None:
+        return kept
+    text = _compile(source)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        staged.write_text(text, encoding="utf-8")
+        os.replace(staged, path)
+    except OSError:  # a read-only cache: made again next time
+        pass
+    return _arguments(text)
+
+
+def _arguments(text: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """What cffi's module gives `_cffi_backend.FFI(…)`, read as literals (never run);
+    None for anything else."""
+    import ast
+
+    body = ast.parse(text).body
+    calls = [node.value for node in body
+             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)]
+    if len(calls) != 1:
+        return None
+    call = calls[0]
+    function = call.func
+    if not (isinstance(function, ast.Attribute) and function.attr == "FFI"
+            and isinstance(function.value, ast.Name) and function.value.id == "_cffi_backend"):
+        return None
+    args = tuple(ast.literal_eval(a) for a in call.args)
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    if args != (_MODULE,) or not {"_version", "_types", "_globals"} <= kwargs.keys():
+        return None
+    return args, kwargs
+
+
+def _compile(source: str) -> str:
+    """cffi's out-of-line module for `source` (pycparser runs here, once)."""
+    import tempfile
+
+    import cffi
+    from cffi.recompiler import make_py_source
+
+    ffi = cffi.FFI()
+    ffi.cdef(source)
+    with tempfile.TemporaryDirectory(prefix="flyer-cffi-") as folder:
+        target = Path(folder) / f"{_MODULE}.py"
+        make_py_source(ffi, _MODULE, str(target))  # quiet, unlike `emit_python_code`
+        return target.read_text(encoding="utf-8")
+
+
+def _compiled_ffi(source: str, arguments: tuple[tuple[Any, ...], dict[str, Any]]) -> Any:
+    """The FFI for WeasyPrint: cffi's compiled one, whose `cdef` takes that same text."""
+    import _cffi_backend
+
+    class CompiledFFI(_cffi_backend.FFI):  # type: ignore[misc]
+        def cdef(self, csource: str, override: bool = False, packed: bool = False,
+                 pack: int | None = None) -> None:
+            if csource != source:  # the file changed since it was read: never silently
+                raise RuntimeError("WeasyPrint's C declarations changed while loading")
+
+    args, kwargs = arguments
+    return CompiledFFI(*args, **kwargs)
+
+
 # The C types WeasyPrint 66-70 names in `ffi.new`/`ffi.cast` (grep "ffi\.\(new\|cast\)"
 # in weasyprint/): parsed in one pass. A type missing here is parsed by cffi as usual.
 C_TYPES = ("PangoRectangle *", "PangoLogAttr[]", "PangoFcFontMap *", "FcChar8 **",
@@ -96,8 +239,10 @@ _ARRAY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*)\[(\d{
 def tune_cffi(ffi: Any) -> bool:
     """Parse `C_TYPES` at once and build fixed-length arrays without the parser, on this
     cffi `FFI` (WeasyPrint's). True if done; False leaves cffi as it was."""
-    if getattr(ffi, "_flyer_tuned", False):
-        return True
+    import _cffi_backend
+
+    if getattr(ffi, "_flyer_tuned", False) or isinstance(ffi, _cffi_backend.FFI):
+        return True  # a compiled FFI parses types in C: nothing to tune
     try:
         from cffi import model
 
