@@ -20,6 +20,12 @@ def main() -> None:
         from flyer import pool
 
         pool.prestart(schools=any(a.startswith("--schools") for a in sys.argv[2:]))
-    from flyer.cli import main as cli_main
+    try:
+        from flyer.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+    except KeyboardInterrupt:
+        # Ctrl-C before a command has begun (the command line still loading): nothing
+        # was written, and a command says so itself once it runs (flyer.cli).
+        print("Arrêté.", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
