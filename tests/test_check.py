@@ -231,3 +231,32 @@ def test_addresses_broken_over_two_lines_are_still_found() -> None:
     assert printed_addresses(text) == ["lapasserellemouscron@gmail.com",
                                        "secretariat.prevention.familles@mouscron.be",
                                        "dir.cpms.cf.taumat@psec.cfwb.be"]
+
+
+def test_links_the_plan_made_are_not_validated_again_and_others_are(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker checks the links flyer made from validated addresses without the e-mail
+    validator (30 ms to load); a link it did not make is validated as before."""
+    from weasyprint import HTML
+
+    import flyer.check
+    from flyer.check import CheckResult, Expect
+
+    validated: list[str] = []
+    slow = flyer.check._mailto_ok
+    monkeypatch.setattr(flyer.check, "_mailto_ok",
+                        lambda uri: validated.append(uri) or slow(uri))
+    good, odd = "mailto:cpms.libre.mouscron@skynet.be", "mailto:deux@adresses@exemple.be"
+    pdf = HTML(string=f'<html lang="fr"><body><a href="{good}">a</a> <a href="{odd}">b</a>'
+                      '</body></html>').write_pdf()
+
+    def links(made: frozenset[str]) -> CheckResult:
+        return next(r for r in check_pdf(pdf, "l.pdf", "office", Expect(made_links=made),
+                                         render=False) if r.label.startswith("Liens"))
+
+    row = links(frozenset({good}))
+    assert validated == [odd]  # the plan's link was not validated again
+    assert not row.ok and odd in row.found  # the other one was, and is refused
+    validated.clear()
+    links(frozenset())
+    assert validated == [good, odd]

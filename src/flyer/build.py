@@ -974,11 +974,14 @@ def document_task(plan_: Plan, job: Job) -> DocumentTask:
         htmls += _htmls(plan_.templates, options, plan_.campaign, spec, profile, job.lang,
                         plan_.strings[job.lang], tuple(later))
     steps = tuple(zip(fits, htmls, strict=True))
+    payloads = tuple(_payloads(plan_.campaign))
+    made = frozenset(payloads)  # the same `mailto:` URIs as the documents' links
     imposed = None
     if spec.sheet_paper:
         name = spec.imposed_name(job.lang)
         imposed = Imposition(name, PAPER_MM[spec.sheet_paper], _identifier(name, job.key),
-                             expectation(spec, profile, imposed=True))
+                             replace(expectation(spec, profile, imposed=True),
+                                     made_links=made))
     return DocumentTask(
         target=job.target, layouts=options.layouts, layouts_digest=work.layouts_digest,
         data=options.data, template=spec.template, label=spec.label_for("fr"), steps=steps,
@@ -987,9 +990,9 @@ def document_task(plan_: Plan, job: Job) -> DocumentTask:
         finish=Finish(profile.pdf_variant, profile.colour == "cmyk",
                       work.conditions.get(profile.name), profile.crop_marks, profile.links,
                       profile.bleed_mm),
-        payloads=tuple(_payloads(plan_.campaign)), date=build_date(
-            plan_.campaign.contacts.updated), rules=Rules.of(profile),
-        expect=expectation(spec, profile), render_checks=options.check, imposed=imposed)
+        payloads=payloads, date=build_date(plan_.campaign.contacts.updated),
+        rules=Rules.of(profile), expect=replace(expectation(spec, profile), made_links=made),
+        render_checks=options.check, imposed=imposed)
 
 
 def _payloads(campaign: Campaign, school: Any = None) -> list[str]:
